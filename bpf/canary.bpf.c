@@ -1,0 +1,21 @@
+/* The canary: fires only on lseek(-1, seq, VIGIL_CANARY_WHENCE), a call that fails with EBADF
+ * and that nothing else makes. It proves kernel → ring → decoder → output in one test and is
+ * the agent's own health check, so unlike every other program it does not skip the agent. */
+#include "lib/common.h"
+
+SEC("tracepoint/syscalls/sys_enter_lseek")
+int vigil_canary(struct trace_event_raw_sys_enter *ctx)
+{
+	if ((int)ctx->args[0] != -1 || ctx->args[2] != VIGIL_CANARY_WHENCE)
+		return 0;
+	if (!is_enabled(VE_CANARY))
+		return 0;
+	struct vigil_canary *ev = record_begin(VE_CANARY, sizeof(*ev));
+	if (!ev)
+		return 0;
+	ev->seq = ctx->args[1];
+	record_submit(ev);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

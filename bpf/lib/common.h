@@ -1,0 +1,311 @@
+/* Shared maps, read-only configuration and the emit path used by every family.
+ * Every family file (bpf/<family>.bpf.c) includes this header; maps and globals are
+ * __weak so the per-family objects link into one (bpftool gen object) with one copy each.
+ * User space mirror: src/agent/collector/loader.ts (map names, rodata names). */
+#ifndef VIGIL_COMMON_H
+#define VIGIL_COMMON_H
+
+#include "../vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "../events.h"
+
+#ifndef __weak
+#define __weak __attribute__((weak))
+#endif
+
+/* Scratch space for one record: a record is built here, then copied into the ring with its
+ * real size. SCRATCH_SIZE is twice MAX_RECORD so masked variable offsets stay in bounds. */
+#define MAX_RECORD 16384
+#define SCRATCH_SIZE (MAX_RECORD * 2)
+#define MAX_PATH 4096
+#define MAX_ARGV 4096
+
+/* ---- read-only configuration, written by the loader before load ----
+ * The only variable in .rodata, so it sits at offset 0 (checked by the BTF layout test).
+ * Mirror: CONFIG_LAYOUT in src/agent/collector/layouts.ts. */
+struct vigil_config {
+	__u32 agent_tgid;          /* the agent's own events are dropped in the kernel */
+	__u32 rate_limit_per_sec;  /* per-exe events per second; 0 = unlimited */
+};
+const volatile struct vigil_config vigil_cfg __weak = {};
+
+/* ---- maps ---- */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* resized by the loader (ring_size) */
+} events SEC(".maps") __weak;
+
+/* drops[type]: ring reserve/output failures, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VE_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps") __weak;
+
+/* limited[type]: events suppressed by the per-exe rate limit, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VE_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} limited SEC(".maps") __weak;
+
+/* enabled[type] != 0: the event is wanted. Switchable at run time. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VE_MAX);
+	__type(key, __u32);
+	__type(value, __u8);
+} enabled SEC(".maps") __weak;
+
+/* Executables whose events are never reported (the exe allow list), by inode and device. */
+struct exe_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct exe_key);
+	__type(value, __u8);
+} exe_allow SEC(".maps") __weak;
+
+struct rate_state {
+	__u64 window; /* second (boot time) the count belongs to */
+	__u64 count;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct exe_key);
+	__type(value, struct rate_state);
+} exe_rate SEC(".maps") __weak;
+
+/* Syscall arguments kept from sys_enter until sys_exit, by thread id. */
+struct inflight {
+	__u64 args[6];
+	__u32 type;
+	__u32 nr;
+	__u64 aux; /* free for the family: e.g. a kernel pointer captured at entry */
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct inflight);
+} inflight SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8[SCRATCH_SIZE]);
+} scratch SEC(".maps") __weak;
+
+/* ---- helpers ---- */
+
+static __always_inline void count(void *map, __u32 type)
+{
+	__u64 *v = bpf_map_lookup_elem(map, &type);
+	if (v)
+		*v += 1;
+}
+
+static __always_inline bool is_enabled(__u32 type)
+{
+	__u8 *on = bpf_map_lookup_elem(&enabled, &type);
+	return on && *on;
+}
+
+static __always_inline void exe_key_of(struct task_struct *task, struct exe_key *key)
+{
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+	key->ino = BPF_CORE_READ(exe, f_inode, i_ino);
+	key->dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+	key->pad = 0;
+}
+
+/* The cheap gate every program runs first: enabled, not the agent, exe not allow-listed,
+ * within the per-exe rate limit. Rate-limited events are counted in `limited`. */
+static __always_inline bool should_trace(__u32 type)
+{
+	if (!is_enabled(type))
+		return false;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (vigil_cfg.agent_tgid && tgid == vigil_cfg.agent_tgid)
+		return false;
+	struct exe_key key;
+	exe_key_of((struct task_struct *)bpf_get_current_task(), &key);
+	if (bpf_map_lookup_elem(&exe_allow, &key))
+		return false;
+	if (vigil_cfg.rate_limit_per_sec) {
+		__u64 sec = bpf_ktime_get_boot_ns() / 1000000000ULL;
+		struct rate_state *st = bpf_map_lookup_elem(&exe_rate, &key);
+		if (!st) {
+			struct rate_state init = { .window = sec, .count = 1 };
+			bpf_map_update_elem(&exe_rate, &key, &init, BPF_ANY);
+		} else if (st->window != sec) {
+			st->window = sec;
+			st->count = 1;
+		} else if (++st->count > vigil_cfg.rate_limit_per_sec) {
+			count(&limited, type);
+			return false;
+		}
+	}
+	return true;
+}
+
+static __always_inline void *scratch_buf(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+static __always_inline void fill_hdr(struct vigil_hdr *h, __u32 type)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+
+	h->type = type;
+	h->size = 0;
+	h->cpu = bpf_get_smp_processor_id();
+	h->ts = bpf_ktime_get_boot_ns();
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->pid = (__u32)pid_tgid;
+	h->tgid = pid_tgid >> 32;
+	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	h->uid = (__u32)uid_gid;
+	h->gid = uid_gid >> 32;
+	h->euid = BPF_CORE_READ(task, cred, euid.val);
+	h->sessionid = BPF_CORE_READ(task, sessionid);
+	struct pid *pgrp = BPF_CORE_READ(task, signal, pids[PIDTYPE_PGID]);
+	h->pgid = BPF_CORE_READ(pgrp, numbers[0].nr);
+	struct pid *sess = BPF_CORE_READ(task, signal, pids[PIDTYPE_SID]);
+	h->sid = BPF_CORE_READ(sess, numbers[0].nr);
+	h->pid_ns = BPF_CORE_READ(task, nsproxy, pid_ns_for_children, ns.inum);
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+	h->exe_ino = BPF_CORE_READ(exe, f_inode, i_ino);
+	h->exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	bpf_probe_read_kernel_str(h->nodename, sizeof(h->nodename),
+				  BPF_CORE_READ(task, nsproxy, uts_ns, name.nodename));
+}
+
+/* Start a record of `body` bytes (header included) in the scratch buffer. Returns NULL when
+ * the scratch map is unavailable (never expected). */
+static __always_inline void *record_begin(__u32 type, __u32 body)
+{
+	struct vigil_hdr *h = scratch_buf();
+	if (!h)
+		return NULL;
+	fill_hdr(h, type);
+	h->size = body;
+	return h;
+}
+
+/* Append a NUL-terminated string to the record's tail and point `s` at it.
+ * user != 0 reads user memory. Returns the bytes appended (including the NUL). */
+static __always_inline void put_str(void *rec, struct vigil_str *s, const void *src, __u32 max,
+				    int user)
+{
+	struct vigil_hdr *h = rec;
+	__u32 off = h->size;
+	if (off >= MAX_RECORD) {
+		s->off = 0;
+		s->len = 0;
+		return;
+	}
+	long n;
+	if (max > MAX_PATH)
+		max = MAX_PATH;
+	if (user)
+		n = bpf_probe_read_user_str(rec + (off & (MAX_RECORD - 1)), max, src);
+	else
+		n = bpf_probe_read_kernel_str(rec + (off & (MAX_RECORD - 1)), max, src);
+	if (n <= 0) {
+		s->off = off;
+		s->len = 0;
+		return;
+	}
+	s->off = off;
+	s->len = n - 1;
+	h->size = off + n;
+}
+
+/* Copy raw bytes (user memory when user != 0) into the tail. */
+static __always_inline void put_bytes(void *rec, struct vigil_str *s, const void *src, __u32 len,
+				      int user)
+{
+	struct vigil_hdr *h = rec;
+	__u32 off = h->size;
+	if (off >= MAX_RECORD || len == 0 || len > MAX_PATH) {
+		s->off = off;
+		s->len = 0;
+		return;
+	}
+	long err;
+	if (user)
+		err = bpf_probe_read_user(rec + (off & (MAX_RECORD - 1)), len & (2 * MAX_PATH - 1), src);
+	else
+		err = bpf_probe_read_kernel(rec + (off & (MAX_RECORD - 1)), len & (2 * MAX_PATH - 1), src);
+	if (err) {
+		s->off = off;
+		s->len = 0;
+		return;
+	}
+	s->off = off;
+	s->len = len;
+	h->size = off + len;
+}
+
+/* Copy the finished record into the ring; a failure is counted in drops[type]. */
+static __always_inline void record_submit(void *rec)
+{
+	struct vigil_hdr *h = rec;
+	__u32 size = h->size;
+	__u32 type = h->type;
+	/* 8-byte align so every record in the ring starts aligned. */
+	size = (size + 7) & ~7U;
+	if (size > MAX_RECORD)
+		size = MAX_RECORD;
+	if (size < sizeof(struct vigil_hdr))
+		size = sizeof(struct vigil_hdr);
+	h->size = size;
+	if (bpf_ringbuf_output(&events, rec, size, 0))
+		count(&drops, type);
+}
+
+/* Stash syscall arguments at sys_enter for the matching sys_exit. */
+static __always_inline void stash_args(__u32 type, struct trace_event_raw_sys_enter *ctx)
+{
+	struct inflight in = {};
+	in.type = type;
+	in.nr = ctx->id;
+#pragma unroll
+	for (int i = 0; i < 6; i++)
+		in.args[i] = ctx->args[i];
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY);
+}
+
+/* Take (and remove) the arguments stashed for this thread's syscall of `type`. Copies into out. */
+static __always_inline bool take_args(__u32 type, struct inflight *out)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct inflight *in = bpf_map_lookup_elem(&inflight, &tid);
+	if (!in)
+		return false;
+	if (in->type != type) {
+		return false;
+	}
+	__builtin_memcpy(out, in, sizeof(*out));
+	bpf_map_delete_elem(&inflight, &tid);
+	return true;
+}
+
+#endif

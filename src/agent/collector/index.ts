@@ -1,0 +1,66 @@
+// The collector: loads the BPF programs for a selection of events and streams raw record
+// batches from the ring. Lifecycle: start() → batches via onBatch → stop() (drains, detaches).
+import { BpfCollector, type LoadOptions } from "./loader.ts";
+import { RingReader } from "./ring-reader.ts";
+import { programsFor } from "./catalog.ts";
+import { MAPS } from "./layouts.ts";
+import type { EventSpec } from "./events/types.ts";
+
+export interface CollectorOptions {
+  events: readonly EventSpec[];
+  ringSize: number;
+  agentTgid: number;
+  rateLimitPerSec?: number;
+  exeAllow?: string[];
+  /** Records per batch at most (the reader's cap per drain). */
+  batchCap?: number;
+  onBatch: (buf: ArrayBuffer, records: number) => void | Promise<void>;
+  onError?: (message: string) => void;
+  onLog?: LoadOptions["onLog"];
+}
+
+export class Collector {
+  readonly bpf: BpfCollector;
+  private reader?: RingReader;
+
+  constructor(private readonly opts: CollectorOptions) {
+    this.bpf = new BpfCollector({
+      programs: programsFor(opts.events),
+      enabled: [...opts.events.map((e) => e.dt), 999],
+      ringSize: opts.ringSize,
+      agentTgid: opts.agentTgid,
+      rateLimitPerSec: opts.rateLimitPerSec,
+      exeAllow: opts.exeAllow,
+      onLog: opts.onLog,
+    });
+  }
+
+  start(): void {
+    this.bpf.load();
+    this.reader = new RingReader({
+      fd: this.bpf.mapFd(MAPS.events),
+      size: this.opts.ringSize,
+      cap: this.opts.batchCap,
+      onBatch: this.opts.onBatch,
+      onError: this.opts.onError,
+    });
+  }
+
+  /** Detach first (no new events), drain what is in the ring, then free everything. */
+  async stop(): Promise<void> {
+    this.bpf.detach();
+    this.lastCounters = { drops: this.bpf.drops(), limited: this.bpf.rateLimited() };
+    if (this.reader) await this.reader.stop();
+    this.bpf.close();
+  }
+
+  lastCounters?: { drops: Map<number, number>; limited: Map<number, number> };
+
+  drops(): Map<number, number> {
+    return this.lastCounters?.drops ?? this.bpf.drops();
+  }
+
+  rateLimited(): Map<number, number> {
+    return this.lastCounters?.limited ?? this.bpf.rateLimited();
+  }
+}

@@ -1,0 +1,264 @@
+// Opens the embedded BPF object, writes its configuration, chooses which programs load,
+// loads, attaches, and tears down in reverse order. Every step has one check and one message.
+import { ptr, JSCallback, FFIType, CString, type Pointer } from "bun:ffi";
+import { readFileSync, statSync } from "node:fs";
+import bpfObjectPath from "../../../build/bpf/vigil.bpf.o" with { type: "file" };
+import { libbpf, libc, errno, errnoName, strerror } from "./libbpf.ts";
+import { CONFIG, MAPS, VE_MAX } from "./layouts.ts";
+
+export class BpfLoadError extends Error {}
+
+export interface LoadOptions {
+  /** Program (function) names to attach; all others are not loaded. */
+  programs: Set<string>;
+  /** data_types to switch on in the `enabled` map. */
+  enabled: number[];
+  /** Ring buffer bytes (power of two, at least one page). */
+  ringSize: number;
+  /** The agent's tgid, whose events the kernel skips (0 = none). */
+  agentTgid: number;
+  /** Per-exe events/s, 0 = unlimited. */
+  rateLimitPerSec?: number;
+  /** Executables whose events are dropped in the kernel. */
+  exeAllow?: string[];
+  /** Receives libbpf's own messages (warnings and the verifier log). */
+  onLog?: (level: number, msg: string) => void;
+}
+
+export interface AttachedProgram {
+  name: string;
+  section: string;
+  fd: number;
+}
+
+/** libbpf print levels. */
+const LIBBPF_WARN = 0;
+
+let printCallback: JSCallback | undefined;
+const logSinks = new Set<(level: number, msg: string) => void>();
+function installPrint(): void {
+  if (printCallback) return;
+  const buf = new Uint8Array(8192);
+  printCallback = new JSCallback(
+    (level: number, fmt: Pointer, args: Pointer) => {
+      const n = libc().vsnprintf(ptr(buf), buf.length, fmt, args);
+      const msg = new TextDecoder().decode(buf.subarray(0, Math.max(0, Math.min(n, buf.length - 1))));
+      for (const sink of logSinks) sink(level, msg);
+      return 0;
+    },
+    { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+  );
+  libbpf().libbpf_set_print(printCallback.ptr);
+}
+
+export function embeddedObject(): Uint8Array {
+  return new Uint8Array(readFileSync(bpfObjectPath));
+}
+
+function cstr(s: string): Buffer {
+  return Buffer.from(`${s}\0`);
+}
+
+export class BpfCollector {
+  private obj: Pointer | null = null;
+  private links: Pointer[] = [];
+  private objBytes: Uint8Array | null = null;
+  readonly attached: AttachedProgram[] = [];
+  private mapFds = new Map<string, number>();
+  readonly ncpus: number;
+  private readonly log: string[] = [];
+  private readonly sink = (level: number, msg: string) => {
+    if (this.log.length < 2000) this.log.push(msg.trimEnd());
+    this.opts.onLog?.(level, msg);
+  };
+
+  constructor(private readonly opts: LoadOptions) {
+    this.ncpus = libbpf().libbpf_num_possible_cpus();
+  }
+
+  /** Open, configure, load and attach. Throws BpfLoadError naming the failed step. */
+  load(objectBytes: Uint8Array = embeddedObject()): void {
+    const lib = libbpf();
+    installPrint();
+    logSinks.add(this.sink);
+    try {
+      this.objBytes = objectBytes;
+      const obj = lib.bpf_object__open_mem(ptr(objectBytes), objectBytes.byteLength, null);
+      if (!obj || lib.libbpf_get_error(obj) !== 0n) {
+        throw new BpfLoadError(`failed to open the BPF object: ${errnoName(errno())} ${this.lastLog()}`);
+      }
+      this.obj = obj;
+      this.configure();
+      this.chooseProgramsAndLoad();
+      this.fillMaps();
+      this.attachAll();
+    } catch (e) {
+      this.close();
+      throw e;
+    } finally {
+      logSinks.delete(this.sink);
+    }
+  }
+
+  private lastLog(lines = 30): string {
+    const tail = this.log.slice(-lines).join("\n");
+    return tail ? `\nlibbpf said:\n${tail}` : "";
+  }
+
+  private configure(): void {
+    const lib = libbpf();
+    const rodata = lib.bpf_object__find_map_by_name(this.obj, cstr(".rodata"));
+    if (!rodata) throw new BpfLoadError("BPF object has no .rodata (vigil_cfg missing)");
+    const sizeOut = new BigUint64Array(1);
+    const init = lib.bpf_map__initial_value(rodata, ptr(sizeOut));
+    if (!init || Number(sizeOut[0]) < CONFIG.SIZE) {
+      throw new BpfLoadError(`.rodata is ${sizeOut[0]} bytes, expected at least ${CONFIG.SIZE}`);
+    }
+    const { toArrayBuffer } = require("bun:ffi") as typeof import("bun:ffi");
+    const view = new DataView(toArrayBuffer(init, 0, CONFIG.SIZE));
+    view.setUint32(CONFIG.agent_tgid, this.opts.agentTgid >>> 0, true);
+    view.setUint32(CONFIG.rate_limit_per_sec, (this.opts.rateLimitPerSec ?? 0) >>> 0, true);
+
+    const ring = lib.bpf_object__find_map_by_name(this.obj, cstr(MAPS.events));
+    if (!ring) throw new BpfLoadError(`BPF object has no map "${MAPS.events}"`);
+    const size = this.opts.ringSize;
+    if (size < 4096 || (size & (size - 1)) !== 0) {
+      throw new BpfLoadError(`ring size ${size} must be a power of two of at least 4096 bytes`);
+    }
+    const rc = lib.bpf_map__set_max_entries(ring, size);
+    if (rc !== 0) throw new BpfLoadError(`failed to set ring size ${size}: ${errnoName(rc)}`);
+  }
+
+  private chooseProgramsAndLoad(): void {
+    const lib = libbpf();
+    const wanted = this.opts.programs;
+    const found = new Set<string>();
+    let prog: Pointer | null = null;
+    while ((prog = lib.bpf_object__next_program(this.obj, prog))) {
+      const name = String(lib.bpf_program__name(prog));
+      found.add(name);
+      lib.bpf_program__set_autoload(prog, wanted.has(name));
+    }
+    const missing = [...wanted].filter((p) => !found.has(p));
+    if (missing.length) {
+      throw new BpfLoadError(`BPF object lacks programs: ${missing.join(", ")} (rebuild with scripts/build)`);
+    }
+    const rc = lib.bpf_object__load(this.obj);
+    if (rc !== 0) {
+      throw new BpfLoadError(`failed to load BPF programs: ${errnoName(rc)} (${strerror(Math.abs(rc))})${this.lastLog()}`);
+    }
+  }
+
+  private attachAll(): void {
+    const lib = libbpf();
+    let prog: Pointer | null = null;
+    while ((prog = lib.bpf_object__next_program(this.obj, prog))) {
+      if (!lib.bpf_program__autoload(prog)) continue;
+      const name = String(lib.bpf_program__name(prog));
+      const section = String(lib.bpf_program__section_name(prog));
+      const link = lib.bpf_program__attach(prog);
+      if (!link || lib.libbpf_get_error(link) !== 0n) {
+        const code = errno();
+        throw new BpfLoadError(`failed to attach ${name} (${section}): ${errnoName(code)}${this.lastLog(5)}`);
+      }
+      this.links.push(link);
+      this.attached.push({ name, section, fd: lib.bpf_program__fd(prog) });
+    }
+  }
+
+  private fillMaps(): void {
+    const on = new Uint8Array([1]);
+    const key = new Uint32Array(1);
+    const fd = this.mapFd(MAPS.enabled);
+    for (const dt of this.opts.enabled) {
+      if (dt < 0 || dt >= VE_MAX) throw new BpfLoadError(`data_type ${dt} out of range`);
+      key[0] = dt;
+      const rc = libbpf().bpf_map_update_elem(fd, ptr(key), ptr(on), 0n);
+      if (rc !== 0) throw new BpfLoadError(`failed to enable data_type ${dt}: ${errnoName(rc)}`);
+    }
+    for (const path of this.opts.exeAllow ?? []) this.allowExe(path);
+  }
+
+  /** Add an executable to the in-kernel allow list (its events are never reported). */
+  allowExe(path: string): void {
+    let st;
+    try {
+      st = statSync(path, { bigint: true });
+    } catch (e) {
+      throw new BpfLoadError(`exe allow list: cannot stat ${path}: ${(e as Error).message}`);
+    }
+    const key = new DataView(new ArrayBuffer(16));
+    key.setBigUint64(0, st.ino, true);
+    key.setUint32(8, kernelDev(Number(st.dev)), true);
+    const rc = libbpf().bpf_map_update_elem(this.mapFd(MAPS.exeAllow), ptr(key), ptr(new Uint8Array([1])), 0n);
+    if (rc !== 0) throw new BpfLoadError(`exe allow list: failed to add ${path}: ${errnoName(rc)}`);
+  }
+
+  /** Switch one event on or off while running. */
+  setEnabled(dt: number, on: boolean): void {
+    const key = new Uint32Array([dt]);
+    libbpf().bpf_map_update_elem(this.mapFd(MAPS.enabled), ptr(key), ptr(new Uint8Array([on ? 1 : 0])), 0n);
+  }
+
+  mapFd(name: string): number {
+    const cached = this.mapFds.get(name);
+    if (cached !== undefined) return cached;
+    if (!this.obj) throw new BpfLoadError("BPF object is not open");
+    const map = libbpf().bpf_object__find_map_by_name(this.obj, cstr(name));
+    if (!map) throw new BpfLoadError(`BPF object has no map "${name}"`);
+    const fd = libbpf().bpf_map__fd(map);
+    if (fd < 0) throw new BpfLoadError(`map "${name}" has no fd (not loaded)`);
+    this.mapFds.set(name, fd);
+    return fd;
+  }
+
+  /** Sum a per-CPU u64 array map over CPUs: returns data_type → count for non-zero entries. */
+  perCpuCounts(name: string): Map<number, number> {
+    const fd = this.mapFd(name);
+    const out = new Map<number, number>();
+    const key = new Uint32Array(1);
+    const val = new BigUint64Array(this.ncpus);
+    for (let dt = 0; dt < VE_MAX; dt++) {
+      key[0] = dt;
+      if (libbpf().bpf_map_lookup_elem(fd, ptr(key), ptr(val)) !== 0) continue;
+      let sum = 0n;
+      for (const v of val) sum += v;
+      if (sum > 0n) out.set(dt, Number(sum));
+    }
+    return out;
+  }
+
+  drops(): Map<number, number> {
+    return this.perCpuCounts(MAPS.drops);
+  }
+
+  rateLimited(): Map<number, number> {
+    return this.perCpuCounts(MAPS.limited);
+  }
+
+  /** Detach every program; maps stay readable until close(). */
+  detach(): void {
+    const lib = libbpf();
+    while (this.links.length) lib.bpf_link__destroy(this.links.pop()!);
+    this.attached.length = 0;
+  }
+
+  /** Tear down in reverse order: links, then the object (maps and programs). */
+  close(): void {
+    const lib = libbpf();
+    this.detach();
+    if (this.obj) lib.bpf_object__close(this.obj);
+    this.obj = null;
+    this.mapFds.clear();
+    this.objBytes = null;
+  }
+}
+
+/** st_dev from stat (userspace encoding) → the kernel's dev_t (MAJOR << 20 | MINOR). */
+export function kernelDev(dev: number): number {
+  const major = ((dev >>> 8) & 0xfff) | (Math.floor(dev / 2 ** 32) & ~0xfff);
+  const minor = (dev & 0xff) | ((dev >>> 12) & 0xfff00);
+  return ((major << 20) | minor) >>> 0;
+}
+
+export { CString };

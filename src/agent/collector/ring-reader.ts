@@ -1,0 +1,60 @@
+// Main-thread side of the ring reader: starts the Worker, hands each batch of raw records (one
+// ArrayBuffer, records back to back, each starting with struct vigil_hdr) to a callback, and
+// returns a credit when the callback is done, which bounds the memory held in flight.
+import type { WorkerIn, WorkerOut } from "./ring-protocol.ts";
+
+export interface RingReaderOptions {
+  fd: number;
+  size: number;
+  /** Records per batch at most. */
+  cap?: number;
+  /** Batches in flight at most before the reader pauses. */
+  credits?: number;
+  pollMs?: number;
+  onBatch: (buf: ArrayBuffer, records: number) => void | Promise<void>;
+  onError?: (message: string) => void;
+}
+
+export class RingReader {
+  private worker: Worker;
+  private stopped: Promise<{ records: number; batches: number }>;
+
+  constructor(private readonly opts: RingReaderOptions) {
+    this.worker = new Worker(new URL("./ring-worker.ts", import.meta.url).href);
+    let resolveStopped!: (v: { records: number; batches: number }) => void;
+    this.stopped = new Promise((r) => (resolveStopped = r));
+    this.worker.onmessage = async (ev: MessageEvent<WorkerOut>) => {
+      const m = ev.data;
+      if (m.type === "batch") {
+        try {
+          await opts.onBatch(m.buf, m.records);
+        } finally {
+          this.send({ type: "credit", n: 1 });
+        }
+      } else if (m.type === "error") {
+        opts.onError?.(m.message);
+      } else if (m.type === "stopped") {
+        resolveStopped({ records: m.records, batches: m.batches });
+      }
+    };
+    this.send({
+      type: "start", fd: opts.fd, size: opts.size, cap: opts.cap ?? 8192,
+      credits: opts.credits ?? 64, pollMs: opts.pollMs ?? 50,
+    });
+  }
+
+  private send(m: WorkerIn): void {
+    this.worker.postMessage(m);
+  }
+
+  /** Stop after the current turn; resolves once the Worker has unmapped the ring. */
+  async stop(): Promise<{ records: number; batches: number }> {
+    this.send({ type: "stop" });
+    const res = await Promise.race([
+      this.stopped,
+      Bun.sleep(2000).then(() => ({ records: -1, batches: -1 })),
+    ]);
+    this.worker.terminate();
+    return res;
+  }
+}

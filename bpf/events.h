@@ -115,5 +115,6 @@ struct vigil_canary {
 #include "events/file.h"
 #include "events/net.h"
 #include "events/cred.h"
+#include "events/mem.h"
 
 #endif

@@ -22,7 +22,8 @@ or after --duration, then prints events and drops per type to stderr.
 Options:
   --events LIST      all | default | a family (${FAMILIES.join(", ")}) | event names,
                      comma-separated; "-name" removes one (default: "default")
-  --format FMT       json (one object per line) | text (default: json)
+  --format FMT       json (one object per line) | text | null (decode every event fully,
+                     print nothing: for benchmarks) (default: json)
   --output FILE      write events to FILE instead of standard output
   --duration SECS    stop after SECS seconds
   --ring-size BYTES  ring buffer size, a power of two (default: 16777216)
@@ -44,7 +45,7 @@ export class UsageError extends Error {}
 
 interface TraceArgs {
   events: EventSpec[];
-  format: "json" | "text";
+  format: "json" | "text" | "null";
   output?: string;
   duration?: number;
   ringSize: number;
@@ -87,7 +88,9 @@ export function parseTraceArgs(argv: string[]): TraceArgs | "help" {
     if (e instanceof EventSelectionError) throw new UsageError(e.message);
     throw e;
   }
-  if (v.format !== "json" && v.format !== "text") throw new UsageError(`--format must be json or text, not "${v.format}"`);
+  if (v.format !== "json" && v.format !== "text" && v.format !== "null") {
+    throw new UsageError(`--format must be json, text or null, not "${v.format}"`);
+  }
   const num = (name: string, s: string | undefined, min: number): number | undefined => {
     if (s === undefined) return undefined;
     const n = Number(s);
@@ -166,6 +169,7 @@ export async function runTrace(argv: string[]): Promise<number> {
           return;
         }
         const ts = decoder.timestamp(rec);
+        if (args.format === "null") return;
         out += args.format === "json"
           ? `{"data_type":${spec.dt},"event":"${spec.name}","timestamp":${ts},"fields":${JSON.stringify(fields)}}\n`
           : textLine(ts, spec, fields) + "\n";

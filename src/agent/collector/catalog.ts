@@ -6,9 +6,10 @@ import { processEvents } from "./events/process.ts";
 import { networkEvents } from "./events/network.ts";
 import { userEvents } from "./events/user.ts";
 import { vigilEvents } from "./events/vigil.ts";
+import { memEvents } from "./events/mem.ts";
 
 export const EVENTS: readonly EventSpec[] = [
-  ...processEvents, ...fileEvents, ...networkEvents, ...userEvents, ...vigilEvents,
+  ...processEvents, ...memEvents, ...fileEvents, ...networkEvents, ...userEvents, ...vigilEvents,
 ];
 
 export const BY_NAME = new Map(EVENTS.map((e) => [e.name, e]));

@@ -17,6 +17,8 @@ export interface CollectorOptions {
   onBatch: (buf: ArrayBuffer, records: number) => void | Promise<void>;
   onError?: (message: string) => void;
   onLog?: LoadOptions["onLog"];
+  /** A BPF object to load instead of the embedded one (tests of partial builds). */
+  object?: Uint8Array;
 }
 
 export class Collector {
@@ -36,7 +38,7 @@ export class Collector {
   }
 
   start(): void {
-    this.bpf.load();
+    this.bpf.load(this.opts.object);
     this.reader = new RingReader({
       fd: this.bpf.mapFd(MAPS.events),
       size: this.opts.ringSize,

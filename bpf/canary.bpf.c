@@ -1,6 +1,7 @@
 /* The canary: fires only on lseek(-1, seq, VIGIL_CANARY_WHENCE), a call that fails with EBADF
  * and that nothing else makes. It proves kernel → ring → decoder → output in one test and is
- * the agent's own health check, so unlike every other program it does not skip the agent. */
+ * the agent's own health check, so unlike every other program it does not skip the agent; the
+ * exe allow list and rate limit apply as everywhere (which lets tests exercise them). */
 #include "lib/common.h"
 
 SEC("tracepoint/syscalls/sys_enter_lseek")
@@ -8,7 +9,7 @@ int vigil_canary(struct trace_event_raw_sys_enter *ctx)
 {
 	if ((int)ctx->args[0] != -1 || ctx->args[2] != VIGIL_CANARY_WHENCE)
 		return 0;
-	if (!is_enabled(VE_CANARY))
+	if (!is_enabled(VE_CANARY) || !pass_exe_filters(VE_CANARY))
 		return 0;
 	struct vigil_canary *ev = record_begin(VE_CANARY, sizeof(*ev));
 	if (!ev)

@@ -129,15 +129,10 @@ static __always_inline void exe_key_of(struct task_struct *task, struct exe_key 
 	key->pad = 0;
 }
 
-/* The cheap gate every program runs first: enabled, not the agent, exe not allow-listed,
- * within the per-exe rate limit. Rate-limited events are counted in `limited`. */
-static __always_inline bool should_trace(__u32 type)
+/* The filters after the enable switch: exe allow list and per-exe rate limit. Rate-limited
+ * events are counted in `limited`. */
+static __always_inline bool pass_exe_filters(__u32 type)
 {
-	if (!is_enabled(type))
-		return false;
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	if (vigil_cfg.agent_tgid && tgid == vigil_cfg.agent_tgid)
-		return false;
 	struct exe_key key;
 	exe_key_of((struct task_struct *)bpf_get_current_task(), &key);
 	if (bpf_map_lookup_elem(&exe_allow, &key))
@@ -157,6 +152,18 @@ static __always_inline bool should_trace(__u32 type)
 		}
 	}
 	return true;
+}
+
+/* The cheap gate every program runs first: enabled, not the agent, exe not allow-listed,
+ * within the per-exe rate limit. */
+static __always_inline bool should_trace(__u32 type)
+{
+	if (!is_enabled(type))
+		return false;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (vigil_cfg.agent_tgid && tgid == vigil_cfg.agent_tgid)
+		return false;
+	return pass_exe_filters(type);
 }
 
 static __always_inline void *scratch_buf(void)

@@ -46,7 +46,7 @@ describe.skipIf(!hasBpfObject && !process.env.VIGIL_BPF_OBJECT)("BTF layout of t
       if (!m) return undefined;
       off += m.bits_offset / 8;
       size = sizeOf(m.type_id);
-      let t = btf.get(m.type_id)!;
+      let t: BtfType = btf.get(m.type_id)!;
       while (t.kind === "TYPEDEF" || t.kind === "CONST" || t.kind === "VOLATILE") t = btf.get(t.type_id!)!;
       cur = t;
     }

@@ -8,7 +8,9 @@ import libzPath from "../../../build/lib/libz.so.1" with { type: "file" };
 import libelfPath from "../../../build/lib/libelf.so.1" with { type: "file" };
 import libbpfPath from "../../../build/lib/libbpf.so.1" with { type: "file" };
 
-const { i32, u32, u64, i64, ptr: P, cstring, bool, usize, void: V } = FFIType;
+const { i32, u32, u64, i64, cstring, bool, void: V } = FFIType;
+const P = "ptr" as const;
+const usize = FFIType.u64;
 export { libc, errno, strerror, errnoName };
 
 const libbpfSymbols = {

@@ -1,7 +1,9 @@
 // libc through bun:ffi: the few calls the collector needs (memfd, mmap, poll, clocks, errno).
 import { dlopen, FFIType, toArrayBuffer, type Pointer } from "bun:ffi";
 
-const { i32, u32, u64, i64, ptr: P, cstring, usize } = FFIType;
+const { i32, u32, u64, i64, cstring } = FFIType;
+const P = "ptr" as const;
+const usize = FFIType.u64; // size_t
 
 const libcSymbols = {
   memfd_create: { args: [P, u32], returns: i32 },
@@ -31,7 +33,7 @@ export function errno(): number {
   return new Int32Array(toBuffer(p, 4))[0];
 }
 
-function toBuffer(p: Pointer, len: number): ArrayBuffer {
+function toBuffer(p: Pointer | bigint, len: number): ArrayBuffer {
   return toArrayBuffer(p, 0, len);
 }
 

@@ -8,6 +8,9 @@ import { CONFIG, MAPS, VE_MAX } from "./layouts.ts";
 
 export class BpfLoadError extends Error {}
 
+/** A native pointer as bun:ffi returns it. */
+type NativePtr = Pointer | bigint;
+
 export interface LoadOptions {
   /** Program (function) names to attach; all others are not loaded. */
   programs: Set<string>;
@@ -60,8 +63,8 @@ function cstr(s: string): Buffer {
 }
 
 export class BpfCollector {
-  private obj: Pointer | null = null;
-  private links: Pointer[] = [];
+  private obj: NativePtr | null = null;
+  private links: NativePtr[] = [];
   private objBytes: Uint8Array | null = null;
   readonly attached: AttachedProgram[] = [];
   private mapFds = new Map<string, number>();
@@ -133,7 +136,7 @@ export class BpfCollector {
     const lib = libbpf();
     const wanted = this.opts.programs;
     const found = new Set<string>();
-    let prog: Pointer | null = null;
+    let prog: NativePtr | null = null;
     while ((prog = lib.bpf_object__next_program(this.obj, prog))) {
       const name = String(lib.bpf_program__name(prog));
       found.add(name);
@@ -151,7 +154,7 @@ export class BpfCollector {
 
   private attachAll(): void {
     const lib = libbpf();
-    let prog: Pointer | null = null;
+    let prog: NativePtr | null = null;
     while ((prog = lib.bpf_object__next_program(this.obj, prog))) {
       if (!lib.bpf_program__autoload(prog)) continue;
       const name = String(lib.bpf_program__name(prog));

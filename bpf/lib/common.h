@@ -108,6 +108,18 @@ struct {
 
 /* ---- helpers ---- */
 
+#ifndef barrier_var
+#define barrier_var(var) asm volatile("" : "+r"(var))
+#endif
+
+/* The address of offset `off` in a record, masked so the verifier can bound it (the barrier
+ * keeps clang from dropping a mask it can prove redundant, which loses the bound). */
+static __always_inline void *rec_at(void *rec, __u32 off)
+{
+	barrier_var(off);
+	return rec + (off & (MAX_RECORD - 1));
+}
+
 static __always_inline void count(void *map, __u32 type)
 {
 	__u64 *v = bpf_map_lookup_elem(map, &type);
@@ -231,9 +243,9 @@ static __always_inline void put_str(void *rec, struct vigil_str *s, const void *
 	if (max > MAX_PATH)
 		max = MAX_PATH;
 	if (user)
-		n = bpf_probe_read_user_str(rec + (off & (MAX_RECORD - 1)), max, src);
+		n = bpf_probe_read_user_str(rec_at(rec, off), max, src);
 	else
-		n = bpf_probe_read_kernel_str(rec + (off & (MAX_RECORD - 1)), max, src);
+		n = bpf_probe_read_kernel_str(rec_at(rec, off), max, src);
 	if (n <= 0) {
 		s->off = off;
 		s->len = 0;
@@ -256,10 +268,12 @@ static __always_inline void put_bytes(void *rec, struct vigil_str *s, const void
 		return;
 	}
 	long err;
+	barrier_var(len); /* keep the mask: the verifier needs it even where clang sees it is redundant */
+	len &= 2 * MAX_PATH - 1;
 	if (user)
-		err = bpf_probe_read_user(rec + (off & (MAX_RECORD - 1)), len & (2 * MAX_PATH - 1), src);
+		err = bpf_probe_read_user(rec_at(rec, off), len, src);
 	else
-		err = bpf_probe_read_kernel(rec + (off & (MAX_RECORD - 1)), len & (2 * MAX_PATH - 1), src);
+		err = bpf_probe_read_kernel(rec_at(rec, off), len, src);
 	if (err) {
 		s->off = off;
 		s->len = 0;
@@ -287,15 +301,21 @@ static __always_inline void record_submit(void *rec)
 		count(&drops, type);
 }
 
-/* Stash syscall arguments at sys_enter for the matching sys_exit. */
-static __always_inline void stash_args(__u32 type, struct trace_event_raw_sys_enter *ctx)
+/* Stash the first `nargs` syscall arguments at sys_enter for the matching sys_exit. Reading
+ * past the syscall's real arguments would make attach fail with EACCES (the tracepoint's
+ * record is only that long), so every caller passes the syscall's argument count. */
+static __always_inline void stash_args(__u32 type, struct trace_event_raw_sys_enter *ctx, int nargs)
 {
 	struct inflight in = {};
 	in.type = type;
-	in.nr = ctx->id;
-#pragma unroll
-	for (int i = 0; i < 6; i++)
-		in.args[i] = ctx->args[i];
+	in.nr = *(__s32 *)&ctx->id; /* __syscall_nr is an int: a 0-argument record ends after it */
+	/* one load per argument: a loop becomes ctx pointer arithmetic, which the verifier refuses */
+	if (nargs > 0) in.args[0] = ctx->args[0];
+	if (nargs > 1) in.args[1] = ctx->args[1];
+	if (nargs > 2) in.args[2] = ctx->args[2];
+	if (nargs > 3) in.args[3] = ctx->args[3];
+	if (nargs > 4) in.args[4] = ctx->args[4];
+	if (nargs > 5) in.args[5] = ctx->args[5];
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY);
 }
@@ -315,4 +335,32 @@ static __always_inline bool take_args(__u32 type, struct inflight *out)
 	return true;
 }
 
+#endif
+
+#ifndef VIGIL_COMMON_MACROS
+#define VIGIL_COMMON_MACROS
+/* One gate for programs that feed two events (e.g. open and file-created). */
+static __always_inline bool should_trace_any(__u32 a, __u32 b)
+{
+	if (!is_enabled(a) && !is_enabled(b))
+		return false;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (vigil_cfg.agent_tgid && tgid == vigil_cfg.agent_tgid)
+		return false;
+	return pass_exe_filters(is_enabled(a) ? a : b);
+}
+
+#define SYS_ENTER(sc, fn) \
+	SEC("tracepoint/syscalls/sys_enter_" #sc) int fn(struct trace_event_raw_sys_enter *ctx)
+#define SYS_EXIT(sc, fn) \
+	SEC("tracepoint/syscalls/sys_exit_" #sc) int fn(struct trace_event_raw_sys_exit *ctx)
+
+/* The common entry: gate on the event, keep the syscall's nargs arguments for the exit. */
+#define STASH_ENTER(sc, nargs, type, fn)                  \
+	SYS_ENTER(sc, fn)                                 \
+	{                                                 \
+		if (should_trace(type))                   \
+			stash_args(type, ctx, nargs);     \
+		return 0;                                 \
+	}
 #endif

@@ -4,6 +4,7 @@ import { test, expect, describe } from "bun:test";
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { canLoadBpf, collect, fixture, run, tempDir } from "../harness.ts";
+type Ran = Awaited<ReturnType<typeof run>>;
 import { UserFilter } from "../../src/agent/collector/filters.ts";
 import { BY_NAME } from "../../src/agent/collector/catalog.ts";
 import type { EventSpec } from "../../src/agent/collector/events/types.ts";
@@ -16,7 +17,7 @@ describe.skipIf(!canLoadBpf)("kernel filters", () => {
     copyFileSync(storm, copy);
     Bun.spawnSync(["chmod", "755", copy]);
     const c = collect(["canary"], { exeAllow: [storm] });
-    let a, b;
+    let a!: Ran, b!: Ran;
     try {
       a = await run([storm, "500", "1"]);
       b = await run([copy, "500", "1"]);
@@ -34,7 +35,7 @@ describe.skipIf(!canLoadBpf)("kernel filters", () => {
     const c = collect(["canary"], { rateLimitPerSec: 1000 });
     const N = 20_000;
     const start = Date.now();
-    let r;
+    let r!: Ran;
     try {
       r = await run([storm, String(N), "1"]);
       await Bun.sleep(200);
@@ -53,7 +54,7 @@ describe.skipIf(!canLoadBpf)("kernel filters", () => {
   test("an event switched off at run time stops arriving; switched on, it comes back", async () => {
     const storm = fixture("canary-storm");
     const c = collect(["canary"]);
-    let off, on;
+    let off!: Ran, on!: Ran;
     try {
       c.collector.bpf.setEnabled(999, false);
       off = await run([storm, "100", "1"]);

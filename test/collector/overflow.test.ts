@@ -2,6 +2,7 @@
 // a drop, per type, and the two add up to exactly what was triggered.
 import { test, expect, describe } from "bun:test";
 import { canLoadBpf, collect, fixture, run } from "../harness.ts";
+type Ran = Awaited<ReturnType<typeof run>>;
 
 describe.skipIf(!canLoadBpf)("ring overflow", () => {
   test("delivered + dropped == triggered, and nothing delivered is corrupt", async () => {
@@ -9,7 +10,7 @@ describe.skipIf(!canLoadBpf)("ring overflow", () => {
     const c = collect(["canary"], { ringSize: 4096 });
     const N = 200_000;
     const base = 0x7000_0000n;
-    let r;
+    let r!: Ran;
     try {
       r = await run([storm, String(N), `0x${base.toString(16)}`]);
       expect(r.code).toBe(0);
@@ -39,7 +40,7 @@ describe.skipIf(!canLoadBpf)("ring overflow", () => {
     const storm = fixture("canary-storm");
     const c = collect(["canary"], { ringSize: 64 << 20 });
     const N = 100_000;
-    let r;
+    let r!: Ran;
     try {
       r = await run([storm, String(N), "0x100"]);
       await Bun.sleep(300);

@@ -41,7 +41,7 @@ let printCallback: JSCallback | undefined;
 const logSinks = new Set<(level: number, msg: string) => void>();
 function installPrint(): void {
   if (printCallback) return;
-  const buf = new Uint8Array(8192);
+  const buf = new Uint8Array(1 << 20); // the verifier log arrives as one message
   printCallback = new JSCallback(
     (level: number, fmt: Pointer, args: Pointer) => {
       const n = libc().vsnprintf(ptr(buf), buf.length, fmt, args);
@@ -71,7 +71,8 @@ export class BpfCollector {
   readonly ncpus: number;
   private readonly log: string[] = [];
   private readonly sink = (level: number, msg: string) => {
-    if (this.log.length < 2000) this.log.push(msg.trimEnd());
+    if (process.env.VIGIL_LIBBPF_LOG) require("node:fs").appendFileSync(process.env.VIGIL_LIBBPF_LOG, msg);
+    if (this.log.length < 2000) this.log.push(...msg.trimEnd().split("\n").slice(-60));
     this.opts.onLog?.(level, msg);
   };
 

@@ -1,0 +1,31 @@
+// Small builders shared by the family spec files, so each field is one readable line.
+import type { FieldSpec, FieldKind } from "./types.ts";
+
+const SIZES: Record<FieldKind, number> = {
+  u8: 1, u16: 2, u32: 4, i32: 4, u64: 8, i64: 8, octal: 4, hex: 8, str: 4,
+  sa_ip: 24, sa_port: 24, sa_family: 24,
+};
+
+/** A field: output name, byte offset in the record, kind, and the C member when it differs. */
+export function fld(name: string, off: number, kind: FieldKind, member?: string): FieldSpec {
+  return member ? { name, off, kind, size: SIZES[kind], member } : { name, off, kind, size: SIZES[kind] };
+}
+
+/** res (s64) right after the header, at 152: every syscall event has it. */
+export const RES = fld("res", 152, "i64");
+
+/** The five Elkeid socket fields from two struct vigil_sockaddr members. */
+export function sockFields(remoteOff: number, remoteMember: string, localOff: number, localMember: string): FieldSpec[] {
+  return [
+    fld("sa_family", remoteOff, "sa_family", remoteMember),
+    fld("dip", remoteOff, "sa_ip", remoteMember),
+    fld("dport", remoteOff, "sa_port", remoteMember),
+    fld("sip", localOff, "sa_ip", localMember),
+    fld("sport", localOff, "sa_port", localMember),
+  ];
+}
+
+/** argv as the kernel keeps it (NUL-separated) → Elkeid's space-joined string. */
+export function argvString(raw: string): string {
+  return raw.replace(/\0+$/, "").replaceAll("\0", " ");
+}

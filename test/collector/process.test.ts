@@ -1,0 +1,175 @@
+// Process family against the real kernel: every event triggered from a child program, decoded
+// fields checked (pids, argv, cwd, results for success and failure).
+import { test, expect, describe } from "bun:test";
+import { realpathSync } from "node:fs";
+import { canLoadBpf, collect, fixture, run, tempDir } from "../harness.ts";
+import { Enricher } from "../../src/agent/collector/enrich/index.ts";
+
+const trig = () => fixture("trig-process");
+
+describe.skipIf(!canLoadBpf)("process events", () => {
+  test("execve: argv, filename, exe, cwd, stdout pipe, result, enrichment", async () => {
+    using d = tempDir();
+    const c = collect(["execve"], { enricher: new Enricher() });
+    let r!: Awaited<ReturnType<typeof run>>;
+    try {
+      r = await run(["/bin/echo", "a b", 'c"d', "ünï"], { cwd: d.path });
+      await c.waitFor((e) => e.fields.tgid === String(r.pid));
+    } finally {
+      await c.stop();
+    }
+    const [e] = c.of(r.pid, "execve");
+    expect(e.data_type).toBe(59);
+    expect(e.fields.res).toBe("0");
+    expect(e.fields.argv).toBe('/bin/echo a b c"d ünï');
+    expect(e.fields.filename).toBe("/bin/echo");
+    expect(e.fields.exe).toBe(realpathSync("/bin/echo"));
+    expect(e.fields.run_path).toBe(realpathSync(d.path));
+    expect(e.fields.stdout).toMatch(/^(pipe|socket):\[\d+\]$/); // Bun pipes are socketpairs
+    expect(e.fields.uid).toBe("0");
+    expect(e.fields.username).toBe("root");
+    expect(e.fields.ppid).toBe(String(process.pid));
+    expect(e.fields.pid_tree.startsWith(`${r.pid}.echo<${process.pid}.`)).toBe(true);
+    expect(e.fields.exe_hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  test("execve with a TCP socket as stdin reports the peer", async () => {
+    const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {}, open() {} } });
+    const c = collect(["execve"]);
+    let r!: Awaited<ReturnType<typeof run>>;
+    try {
+      r = await run(["/bin/bash", "-c", `exec 0</dev/tcp/127.0.0.1/${server.port}; exec /bin/true`]);
+      expect(r.code).toBe(0);
+      await c.waitFor((e) => e.fields.tgid === String(r.pid) && e.fields.filename === "/bin/true");
+    } finally {
+      await c.stop();
+      server.stop(true);
+    }
+    const e = c.of(r.pid, "execve").find((x) => x.fields.filename === "/bin/true")!;
+    expect(e.fields.stdin).toMatch(/^socket:\[\d+\]$/);
+    expect(e.fields.sa_family).toBe("2");
+    expect(e.fields.dip).toBe("127.0.0.1");
+    expect(e.fields.dport).toBe(String(server.port));
+    expect(e.fields.sip).toBe("127.0.0.1");
+    expect(Number(e.fields.sport)).toBeGreaterThan(0);
+  });
+
+  test("execve of a missing file: res -2 (ENOENT) and the filename", async () => {
+    const c = collect(["execve"]);
+    let r!: Awaited<ReturnType<typeof run>>;
+    try {
+      r = await run([trig(), "exec-missing"]);
+      expect(r.stdout.trim()).toBe("-2");
+      await c.waitFor((e) => e.fields.tgid === String(r.pid) && e.fields.res !== "0");
+    } finally {
+      await c.stop();
+    }
+    const e = c.of(r.pid, "execve").find((x) => x.fields.res !== "0")!;
+    expect(e.fields.res).toBe("-2");
+    expect(e.fields.filename).toBe("/nonexistent/vigil-missing");
+  });
+
+  test("fork, vfork and clone(CLONE_THREAD): child ids and flags", async () => {
+    const c = collect(["fork", "clone"]);
+    let f!: Awaited<ReturnType<typeof run>>, t!: Awaited<ReturnType<typeof run>>;
+    try {
+      f = await run([trig(), "fork"]);
+      t = await run([trig(), "clone-thread"]);
+      await c.waitFor((e) => e.fields.tgid === String(t.pid) && e.event === "clone");
+      await Bun.sleep(100);
+    } finally {
+      await c.stop();
+    }
+    const [child, vchild] = f.stdout.trim().split(" ");
+    const forks = c.of(f.pid, "fork");
+    expect(forks.map((e) => e.fields.res).sort()).toEqual([child, vchild].sort());
+    expect(forks.find((e) => e.fields.res === child)!.fields.flags).toBe("0x11");
+    expect(forks.find((e) => e.fields.res === vchild)!.fields.flags).toBe("0x4111");
+    const th = c.of(t.pid, "clone").find((e) => e.fields.res === t.stdout.trim())!;
+    expect(th).toBeDefined();
+    expect(BigInt(th.fields.flags) & 0x10000n).toBe(0x10000n);
+  });
+
+  test("exit_group carries the exit code; setsid its new session id", async () => {
+    const c = collect(["exit_group", "setsid"]);
+    let e!: Awaited<ReturnType<typeof run>>, s!: Awaited<ReturnType<typeof run>>;
+    try {
+      e = await run([trig(), "exit-group"]);
+      expect(e.code).toBe(42);
+      s = await run([trig(), "setsid"]);
+      await c.waitFor((x) => x.event === "setsid" && x.fields.tgid === s.stdout.split(" ")[0]);
+    } finally {
+      await c.stop();
+    }
+    expect(c.of(e.pid, "exit_group").map((x) => x.fields.code)).toEqual(["42"]);
+    const [child, sid] = s.stdout.trim().split(" ");
+    expect(c.of(Number(child), "setsid").map((x) => x.fields.res)).toEqual([sid]);
+    expect(sid).toBe(child);
+  });
+
+  test("prctl: PR_SET_NAME only", async () => {
+    const c = collect(["prctl"]);
+    let r!: Awaited<ReturnType<typeof run>>;
+    try {
+      r = await run([trig(), "prctl"]);
+      await c.waitFor((e) => e.fields.tgid === String(r.pid));
+      await Bun.sleep(100);
+    } finally {
+      await c.stop();
+    }
+    const ev = c.of(r.pid, "prctl");
+    expect(ev.length).toBe(1); // PR_GET_NAME is filtered in the kernel
+    expect(ev[0].fields.option).toBe("15");
+    expect(ev[0].fields.new_name).toBe("vigil-renamed");
+    expect(ev[0].fields.res).toBe("0");
+  });
+
+  test("kill, tkill, tgkill: targets, signals, ESRCH", async () => {
+    const c = collect(["kill", "tkill"]);
+    let r!: Awaited<ReturnType<typeof run>>;
+    try {
+      r = await run([trig(), "kill"]);
+      await c.waitFor((e) => e.fields.tgid === String(r.pid) && e.event === "tkill" && e.fields.res === "0");
+      await Bun.sleep(100);
+    } finally {
+      await c.stop();
+    }
+    const [child] = r.stdout.trim().split(" ");
+    const kills = c.of(r.pid, "kill").map((e) => [e.fields.target_pid, e.fields.sig, e.fields.res]);
+    expect(kills).toEqual([[child, "15", "0"], ["999999", "0", "-3"]]);
+    const tk = c.of(r.pid, "tkill").map((e) => [e.fields.target_pid, e.fields.sig, e.fields.res]);
+    expect(tk).toEqual([[String(r.pid), "0", "0"], [String(r.pid), "0", "0"]]);
+  });
+
+  test("ptrace POKEDATA against a traced child", async () => {
+    const c = collect(["ptrace"]);
+    let r!: Awaited<ReturnType<typeof run>>;
+    try {
+      r = await run([trig(), "ptrace"]);
+      await c.waitFor((e) => e.fields.tgid === String(r.pid) && e.fields.ptrace_request === "5");
+    } finally {
+      await c.stop();
+    }
+    const [child, addr, rc] = r.stdout.trim().split(" ");
+    const poke = c.of(r.pid, "ptrace").find((e) => e.fields.ptrace_request === "5")!;
+    expect(poke.fields.target_pid).toBe(child);
+    expect(poke.fields.addr).toBe(addr);
+    expect(poke.fields.data).toBe("0x4142434445464748");
+    expect(poke.fields.res).toBe(rc);
+    // the child's PTRACE_TRACEME (request 0) is reported too
+    expect(c.events.some((e) => e.fields.tgid === child && e.fields.ptrace_request === "0")).toBe(true);
+  });
+
+  test("an event that is not selected is not reported", async () => {
+    const c = collect(["execve"]);
+    let r!: Awaited<ReturnType<typeof run>>;
+    try {
+      r = await run([trig(), "kill"]);
+      await c.waitFor((e) => e.fields.tgid === String(r.pid));
+      await Bun.sleep(100);
+    } finally {
+      await c.stop();
+    }
+    expect(c.of(r.pid).map((e) => e.event)).toEqual(["execve"]);
+  });
+});

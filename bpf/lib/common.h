@@ -320,6 +320,16 @@ static __always_inline void stash_args(__u32 type, struct trace_event_raw_sys_en
 	bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY);
 }
 
+/* stash_args plus a value of the family's choosing (e.g. a struct file * seen at entry). */
+static __always_inline void stash_args_aux(__u32 type, struct trace_event_raw_sys_enter *ctx, int nargs, __u64 aux)
+{
+	stash_args(type, ctx, nargs);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct inflight *in = bpf_map_lookup_elem(&inflight, &tid);
+	if (in)
+		in->aux = aux;
+}
+
 /* Take (and remove) the arguments stashed for this thread's syscall of `type`. Copies into out. */
 static __always_inline bool take_args(__u32 type, struct inflight *out)
 {

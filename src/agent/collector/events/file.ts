@@ -1,4 +1,97 @@
-// Event specifications of the file family. Mirror of bpf/events/file.h.
+// Event specifications of the file family. Mirror of bpf/events/file.h (offsets are checked
+// against the object's BTF by test/collector/btf-layout.test.ts).
 import type { EventSpec } from "./types.ts";
+import { fld, RES } from "./common.ts";
 
-export const fileEvents: EventSpec[] = [];
+const progs = (...names: string[]) => names.flatMap((n) => [`vigil_${n}_enter`, `vigil_${n}_exit`]);
+const pathOp = (file = "file") => [RES, fld("flags", 160, "u32"), fld(file, 164, "str", "file")];
+const pathMode = [RES, fld("mode", 160, "octal"), fld("file", 164, "str")];
+const path2 = [RES, fld("flags", 160, "u32"), fld("old_name", 164, "str"), fld("new_name", 168, "str")];
+const fdOp = [RES, fld("fd", 160, "i32"), fld("newfd", 164, "i32"), fld("file", 168, "str")];
+const rw = [RES, fld("count", 160, "u64"), fld("fd", 168, "i32"), fld("file", 172, "str"), fld("buf", 176, "str")];
+
+export const fileEvents: EventSpec[] = [
+  {
+    name: "open", dt: 2, family: "file", struct: "vigil_open", size: 176, defaultOn: true,
+    programs: progs("open", "openat", "creat", "openat2"),
+    fields: [RES, fld("flags", 160, "u32"), fld("mode", 164, "octal"), fld("file", 168, "str")],
+    summary: "open, openat, openat2, creat (file = the opened file's path)",
+  },
+  {
+    name: "file_create", dt: 602, family: "file", struct: "vigil_file_create", size: 168, defaultOn: true,
+    programs: [...progs("open", "openat", "creat", "openat2"), ...progs("mknod", "mknodat")],
+    fields: [RES, fld("mode", 160, "octal"), fld("file_path", 164, "str")],
+    summary: "a file created (an open that created it, mknod, mknodat)",
+  },
+  {
+    name: "unlink", dt: 605, family: "file", struct: "vigil_path_op", size: 168, defaultOn: true,
+    programs: progs("unlink", "unlinkat"), fields: pathOp(),
+    summary: "unlink, unlinkat (files)",
+  },
+  {
+    name: "rmdir", dt: 606, family: "file", struct: "vigil_path_op", size: 168, defaultOn: true,
+    programs: progs("rmdir", "unlinkat"), fields: pathOp(),
+    summary: "rmdir, unlinkat(AT_REMOVEDIR)",
+  },
+  {
+    name: "rename", dt: 82, family: "file", struct: "vigil_path2", size: 176, defaultOn: true,
+    programs: progs("rename", "renameat", "renameat2"), fields: path2,
+    summary: "rename, renameat, renameat2",
+  },
+  {
+    name: "link", dt: 86, family: "file", struct: "vigil_path2", size: 176, defaultOn: true,
+    programs: progs("link", "linkat"), fields: path2,
+    summary: "hard links: link, linkat",
+  },
+  {
+    name: "symlink", dt: 88, family: "file", struct: "vigil_path2", size: 176, defaultOn: true,
+    programs: progs("symlink", "symlinkat"), fields: path2,
+    summary: "symlink, symlinkat (old_name = the target as written)",
+  },
+  {
+    name: "chmod", dt: 90, family: "file", struct: "vigil_path_mode", size: 168, defaultOn: true,
+    programs: progs("chmod", "fchmod", "fchmodat"), fields: pathMode,
+    summary: "chmod, fchmod, fchmodat",
+  },
+  {
+    name: "chdir", dt: 80, family: "file", struct: "vigil_path_op", size: 168, defaultOn: true,
+    programs: progs("chdir", "fchdir"), fields: pathOp(),
+    summary: "chdir, fchdir",
+  },
+  {
+    name: "mkdir", dt: 83, family: "file", struct: "vigil_path_mode", size: 168, defaultOn: true,
+    programs: progs("mkdir", "mkdirat"), fields: pathMode,
+    summary: "mkdir, mkdirat",
+  },
+  {
+    name: "truncate", dt: 76, family: "file", struct: "vigil_truncate", size: 176, defaultOn: true,
+    programs: progs("truncate", "ftruncate"),
+    fields: [RES, fld("length", 160, "i64"), fld("file", 168, "str")],
+    summary: "truncate, ftruncate",
+  },
+  {
+    name: "stat", dt: 4, family: "file", struct: "vigil_path_op", size: 168, defaultOn: false,
+    programs: progs("stat", "lstat", "fstat", "newfstatat", "statx"), fields: pathOp(),
+    summary: "stat, lstat, fstat, newfstatat, statx (high volume)",
+  },
+  {
+    name: "read", dt: 0, family: "file", struct: "vigil_rw", size: 184, defaultOn: false,
+    programs: progs("read", "pread", "readv"), fields: rw,
+    summary: "read, pread64, readv (high volume)",
+  },
+  {
+    name: "write", dt: 1, family: "file", struct: "vigil_rw", size: 184, defaultOn: false,
+    programs: progs("write", "pwrite", "writev"), fields: rw,
+    summary: "write, pwrite64, writev; buf = the first 64 bytes (high volume)",
+  },
+  {
+    name: "close", dt: 3, family: "file", struct: "vigil_fd_op", size: 176, defaultOn: false,
+    programs: progs("close"), fields: fdOp,
+    summary: "close (high volume)",
+  },
+  {
+    name: "dup", dt: 32, family: "file", struct: "vigil_fd_op", size: 176, defaultOn: false,
+    programs: progs("dup", "dup2", "dup3"), fields: fdOp,
+    summary: "dup, dup2, dup3 (newfd = the result)",
+  },
+];

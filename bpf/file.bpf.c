@@ -1,0 +1,395 @@
+/* File family: open (+ file created), unlink/rmdir, rename/link/symlink, chmod, chdir, mkdir,
+ * truncate, stat, read/write, close, dup. Syscall tracepoints: the entry keeps the arguments,
+ * the exit reports with the result. The path is the opened file's own (fd at exit) when there
+ * is one, else the user path joined to the cwd or dirfd; symlinks inside a user path are not
+ * resolved (the kernel's lookup is not visible from tracepoints). */
+#include "lib/path.h"
+
+#define O_CREAT 0100
+#define AT_REMOVEDIR 0x200
+#define FMODE_CREATED (1U << 20)
+#define WRITE_BUF_BYTES 64
+
+/* x86-64 syscall numbers that share an exit handler. */
+enum {
+	NR_open = 2, NR_openat = 257, NR_creat = 85, NR_openat2 = 437,
+	NR_unlink = 87, NR_unlinkat = 263, NR_rmdir = 84,
+	NR_rename = 82, NR_renameat = 264, NR_renameat2 = 316,
+	NR_link = 86, NR_linkat = 265, NR_symlink = 88, NR_symlinkat = 266,
+	NR_chmod = 90, NR_fchmod = 91, NR_fchmodat = 268, NR_fchmodat2 = 452,
+	NR_chdir = 80, NR_fchdir = 81, NR_mkdir = 83, NR_mkdirat = 258,
+	NR_truncate = 76, NR_ftruncate = 77,
+	NR_stat = 4, NR_fstat = 5, NR_lstat = 6, NR_newfstatat = 262, NR_statx = 332,
+	NR_mknod = 133, NR_mknodat = 259,
+	NR_dup = 32, NR_dup2 = 33, NR_dup3 = 292,
+	NR_writev = 20, NR_readv = 19,
+};
+
+/* ---- open, openat, openat2, creat → open 2 and file created 602 ---- */
+
+static __always_inline int open_enter(struct trace_event_raw_sys_enter *ctx, int nargs, __u64 flags)
+{
+	/* Only an O_CREAT open can create a file: skip the rest when open itself is off. */
+	if (!is_enabled(VE_OPEN) && !(flags & O_CREAT))
+		return 0;
+	if (should_trace_any(VE_OPEN, VE_FILE_CREATE))
+		stash_args_aux(VE_OPEN, ctx, nargs, flags);
+	return 0;
+}
+SYS_ENTER(open, vigil_open_enter) { return open_enter(ctx, 3, ctx->args[1]); }
+SYS_ENTER(openat, vigil_openat_enter) { return open_enter(ctx, 4, ctx->args[2]); }
+SYS_ENTER(creat, vigil_creat_enter) { return open_enter(ctx, 2, O_CREAT | 01 | 01000); }
+SYS_ENTER(openat2, vigil_openat2_enter)
+{
+	__u64 flags = 0;
+	bpf_probe_read_user(&flags, sizeof(flags), (void *)ctx->args[2]);
+	return open_enter(ctx, 4, flags);
+}
+
+SYS_EXIT(open, vigil_open_exit);
+SYS_EXIT(openat, vigil_openat_exit);
+SYS_EXIT(creat, vigil_creat_exit);
+SYS_EXIT(openat2, vigil_openat2_exit);
+
+static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct inflight in;
+	if (!take_args(VE_OPEN, &in))
+		return 0;
+	long ret = ctx->ret;
+	int dirfd = AT_FDCWD;
+	const char *upath;
+	__u32 mode;
+	if (in.nr == NR_openat || in.nr == NR_openat2) {
+		dirfd = in.args[0];
+		upath = (const char *)in.args[1];
+		mode = in.args[3];
+		if (in.nr == NR_openat2) {
+			__u64 m = 0;
+			bpf_probe_read_user(&m, sizeof(m), (void *)in.args[2] + 8);
+			mode = m;
+		}
+	} else {
+		upath = (const char *)in.args[0];
+		mode = in.nr == NR_creat ? in.args[1] : in.args[2];
+	}
+	struct file *f = ret >= 0 ? fd_file(ret) : NULL;
+	if (is_enabled(VE_OPEN)) {
+		struct vigil_open *ev = record_begin(VE_OPEN, sizeof(*ev));
+		if (!ev)
+			return 0;
+		ev->res = ret;
+		ev->flags = in.aux;
+		ev->mode = mode;
+		ev->pad = 0;
+		if (f)
+			put_file_path(ev, &ev->file, f);
+		else
+			put_user_path_at(ev, &ev->file, dirfd, upath);
+		record_submit(ev);
+	}
+	if (f && is_enabled(VE_FILE_CREATE) && (BPF_CORE_READ(f, f_mode) & FMODE_CREATED)) {
+		struct vigil_file_create *ev = record_begin(VE_FILE_CREATE, sizeof(*ev));
+		if (!ev)
+			return 0;
+		ev->res = ret;
+		ev->mode = mode;
+		put_file_path(ev, &ev->file_path, f);
+		record_submit(ev);
+	}
+	return 0;
+}
+int vigil_open_exit(struct trace_event_raw_sys_exit *ctx) { return open_exit(ctx); }
+int vigil_openat_exit(struct trace_event_raw_sys_exit *ctx) { return open_exit(ctx); }
+int vigil_creat_exit(struct trace_event_raw_sys_exit *ctx) { return open_exit(ctx); }
+int vigil_openat2_exit(struct trace_event_raw_sys_exit *ctx) { return open_exit(ctx); }
+
+/* mknod/mknodat also create files (FIFOs, devices, sockets): reported as 602. */
+STASH_ENTER(mknod, 3, VE_FILE_CREATE, vigil_mknod_enter)
+STASH_ENTER(mknodat, 4, VE_FILE_CREATE, vigil_mknodat_enter)
+static __always_inline int mknod_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct inflight in;
+	if (!take_args(VE_FILE_CREATE, &in))
+		return 0;
+	struct vigil_file_create *ev = record_begin(VE_FILE_CREATE, sizeof(*ev));
+	if (!ev)
+		return 0;
+	ev->res = ctx->ret;
+	int at = in.nr == NR_mknodat;
+	ev->mode = at ? in.args[2] : in.args[1];
+	put_user_path_at(ev, &ev->file_path, at ? (int)in.args[0] : AT_FDCWD, (const char *)(at ? in.args[1] : in.args[0]));
+	record_submit(ev);
+	return 0;
+}
+SYS_EXIT(mknod, vigil_mknod_exit) { return mknod_exit(ctx); }
+SYS_EXIT(mknodat, vigil_mknodat_exit) { return mknod_exit(ctx); }
+
+/* ---- one path: unlink 605, rmdir 606, chdir 80, stat 4 ---- */
+
+SYS_ENTER(unlink, vigil_unlink_enter)
+{
+	if (should_trace(VE_UNLINK))
+		stash_args(VE_UNLINK, ctx, 1);
+	return 0;
+}
+SYS_ENTER(unlinkat, vigil_unlinkat_enter)
+{
+	__u32 type = ctx->args[2] & AT_REMOVEDIR ? VE_RMDIR : VE_UNLINK;
+	if (should_trace(type))
+		stash_args(type, ctx, 3);
+	return 0;
+}
+STASH_ENTER(rmdir, 1, VE_RMDIR, vigil_rmdir_enter)
+STASH_ENTER(chdir, 1, VE_CHDIR, vigil_chdir_enter)
+STASH_ENTER(fchdir, 1, VE_CHDIR, vigil_fchdir_enter)
+STASH_ENTER(newstat, 2, VE_STAT, vigil_stat_enter)
+STASH_ENTER(newlstat, 2, VE_STAT, vigil_lstat_enter)
+STASH_ENTER(newfstat, 2, VE_STAT, vigil_fstat_enter)
+STASH_ENTER(newfstatat, 4, VE_STAT, vigil_newfstatat_enter)
+STASH_ENTER(statx, 3, VE_STAT, vigil_statx_enter)
+
+static __always_inline int path_op_exit(struct trace_event_raw_sys_exit *ctx, __u32 type)
+{
+	struct inflight in;
+	if (!take_args(type, &in))
+		return 0;
+	struct vigil_path_op *ev = record_begin(type, sizeof(*ev));
+	if (!ev)
+		return 0;
+	ev->res = ctx->ret;
+	ev->flags = 0;
+	switch (in.nr) {
+	case NR_unlinkat:
+		ev->flags = in.args[2];
+		put_user_path_at(ev, &ev->file, in.args[0], (const char *)in.args[1]);
+		break;
+	case NR_newfstatat:
+		ev->flags = in.args[3];
+		put_user_path_at(ev, &ev->file, in.args[0], (const char *)in.args[1]);
+		break;
+	case NR_statx:
+		ev->flags = in.args[2];
+		put_user_path_at(ev, &ev->file, in.args[0], (const char *)in.args[1]);
+		break;
+	case NR_fchdir:
+	case NR_fstat:
+		put_file_path(ev, &ev->file, fd_file(in.args[0]));
+		break;
+	default:
+		put_user_path(ev, &ev->file, (const char *)in.args[0]);
+	}
+	record_submit(ev);
+	return 0;
+}
+SYS_EXIT(unlink, vigil_unlink_exit) { return path_op_exit(ctx, VE_UNLINK); }
+SYS_EXIT(unlinkat, vigil_unlinkat_exit)
+{
+	/* the entry chose rmdir or unlink by AT_REMOVEDIR; try both */
+	int r = path_op_exit(ctx, VE_UNLINK);
+	return r | path_op_exit(ctx, VE_RMDIR);
+}
+SYS_EXIT(rmdir, vigil_rmdir_exit) { return path_op_exit(ctx, VE_RMDIR); }
+SYS_EXIT(chdir, vigil_chdir_exit) { return path_op_exit(ctx, VE_CHDIR); }
+SYS_EXIT(fchdir, vigil_fchdir_exit) { return path_op_exit(ctx, VE_CHDIR); }
+SYS_EXIT(newstat, vigil_stat_exit) { return path_op_exit(ctx, VE_STAT); }
+SYS_EXIT(newlstat, vigil_lstat_exit) { return path_op_exit(ctx, VE_STAT); }
+SYS_EXIT(newfstat, vigil_fstat_exit) { return path_op_exit(ctx, VE_STAT); }
+SYS_EXIT(newfstatat, vigil_newfstatat_exit) { return path_op_exit(ctx, VE_STAT); }
+SYS_EXIT(statx, vigil_statx_exit) { return path_op_exit(ctx, VE_STAT); }
+
+/* ---- two paths: rename 82, link 86, symlink 88 ---- */
+
+STASH_ENTER(rename, 2, VE_RENAME, vigil_rename_enter)
+STASH_ENTER(renameat, 4, VE_RENAME, vigil_renameat_enter)
+STASH_ENTER(renameat2, 5, VE_RENAME, vigil_renameat2_enter)
+STASH_ENTER(link, 2, VE_LINK, vigil_link_enter)
+STASH_ENTER(linkat, 5, VE_LINK, vigil_linkat_enter)
+STASH_ENTER(symlink, 2, VE_SYMLINK, vigil_symlink_enter)
+STASH_ENTER(symlinkat, 3, VE_SYMLINK, vigil_symlinkat_enter)
+
+static __always_inline int path2_exit(struct trace_event_raw_sys_exit *ctx, __u32 type)
+{
+	struct inflight in;
+	if (!take_args(type, &in))
+		return 0;
+	struct vigil_path2 *ev = record_begin(type, sizeof(*ev));
+	if (!ev)
+		return 0;
+	ev->res = ctx->ret;
+	ev->flags = 0;
+	ev->pad = 0;
+	switch (in.nr) {
+	case NR_renameat:
+	case NR_renameat2:
+	case NR_linkat:
+		ev->flags = in.nr == NR_renameat ? 0 : in.args[4];
+		put_user_path_at(ev, &ev->old_name, in.args[0], (const char *)in.args[1]);
+		put_user_path_at(ev, &ev->new_name, in.args[2], (const char *)in.args[3]);
+		break;
+	case NR_symlink:
+		/* the target is stored as written, relative or not */
+		put_str(ev, &ev->old_name, (const char *)in.args[0], MAX_PATH, 1);
+		put_user_path(ev, &ev->new_name, (const char *)in.args[1]);
+		break;
+	case NR_symlinkat:
+		put_str(ev, &ev->old_name, (const char *)in.args[0], MAX_PATH, 1);
+		put_user_path_at(ev, &ev->new_name, in.args[1], (const char *)in.args[2]);
+		break;
+	default:
+		put_user_path(ev, &ev->old_name, (const char *)in.args[0]);
+		put_user_path(ev, &ev->new_name, (const char *)in.args[1]);
+	}
+	record_submit(ev);
+	return 0;
+}
+SYS_EXIT(rename, vigil_rename_exit) { return path2_exit(ctx, VE_RENAME); }
+SYS_EXIT(renameat, vigil_renameat_exit) { return path2_exit(ctx, VE_RENAME); }
+SYS_EXIT(renameat2, vigil_renameat2_exit) { return path2_exit(ctx, VE_RENAME); }
+SYS_EXIT(link, vigil_link_exit) { return path2_exit(ctx, VE_LINK); }
+SYS_EXIT(linkat, vigil_linkat_exit) { return path2_exit(ctx, VE_LINK); }
+SYS_EXIT(symlink, vigil_symlink_exit) { return path2_exit(ctx, VE_SYMLINK); }
+SYS_EXIT(symlinkat, vigil_symlinkat_exit) { return path2_exit(ctx, VE_SYMLINK); }
+
+/* ---- a path and a mode: chmod 90, mkdir 83 ---- */
+
+STASH_ENTER(chmod, 2, VE_CHMOD, vigil_chmod_enter)
+STASH_ENTER(fchmod, 2, VE_CHMOD, vigil_fchmod_enter)
+STASH_ENTER(fchmodat, 3, VE_CHMOD, vigil_fchmodat_enter)
+STASH_ENTER(mkdir, 2, VE_MKDIR, vigil_mkdir_enter)
+STASH_ENTER(mkdirat, 3, VE_MKDIR, vigil_mkdirat_enter)
+
+static __always_inline int path_mode_exit(struct trace_event_raw_sys_exit *ctx, __u32 type)
+{
+	struct inflight in;
+	if (!take_args(type, &in))
+		return 0;
+	struct vigil_path_mode *ev = record_begin(type, sizeof(*ev));
+	if (!ev)
+		return 0;
+	ev->res = ctx->ret;
+	if (in.nr == NR_fchmodat || in.nr == NR_mkdirat || in.nr == NR_fchmodat2) {
+		ev->mode = in.args[2];
+		put_user_path_at(ev, &ev->file, in.args[0], (const char *)in.args[1]);
+	} else if (in.nr == NR_fchmod) {
+		ev->mode = in.args[1];
+		put_file_path(ev, &ev->file, fd_file(in.args[0]));
+	} else {
+		ev->mode = in.args[1];
+		put_user_path(ev, &ev->file, (const char *)in.args[0]);
+	}
+	record_submit(ev);
+	return 0;
+}
+SYS_EXIT(chmod, vigil_chmod_exit) { return path_mode_exit(ctx, VE_CHMOD); }
+SYS_EXIT(fchmod, vigil_fchmod_exit) { return path_mode_exit(ctx, VE_CHMOD); }
+SYS_EXIT(fchmodat, vigil_fchmodat_exit) { return path_mode_exit(ctx, VE_CHMOD); }
+SYS_EXIT(mkdir, vigil_mkdir_exit) { return path_mode_exit(ctx, VE_MKDIR); }
+SYS_EXIT(mkdirat, vigil_mkdirat_exit) { return path_mode_exit(ctx, VE_MKDIR); }
+
+/* ---- truncate 76 ---- */
+
+STASH_ENTER(truncate, 2, VE_TRUNCATE, vigil_truncate_enter)
+STASH_ENTER(ftruncate, 2, VE_TRUNCATE, vigil_ftruncate_enter)
+static __always_inline int truncate_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct inflight in;
+	if (!take_args(VE_TRUNCATE, &in))
+		return 0;
+	struct vigil_truncate *ev = record_begin(VE_TRUNCATE, sizeof(*ev));
+	if (!ev)
+		return 0;
+	ev->res = ctx->ret;
+	ev->length = in.args[1];
+	ev->pad = 0;
+	if (in.nr == NR_ftruncate)
+		put_file_path(ev, &ev->file, fd_file(in.args[0]));
+	else
+		put_user_path(ev, &ev->file, (const char *)in.args[0]);
+	record_submit(ev);
+	return 0;
+}
+SYS_EXIT(truncate, vigil_truncate_exit) { return truncate_exit(ctx); }
+SYS_EXIT(ftruncate, vigil_ftruncate_exit) { return truncate_exit(ctx); }
+
+/* ---- read 0, write 1: high volume, off by default ---- */
+
+STASH_ENTER(read, 3, VE_READ, vigil_read_enter)
+STASH_ENTER(pread64, 4, VE_READ, vigil_pread_enter)
+STASH_ENTER(readv, 3, VE_READ, vigil_readv_enter)
+STASH_ENTER(write, 3, VE_WRITE, vigil_write_enter)
+STASH_ENTER(pwrite64, 4, VE_WRITE, vigil_pwrite_enter)
+STASH_ENTER(writev, 3, VE_WRITE, vigil_writev_enter)
+
+static __always_inline int rw_exit(struct trace_event_raw_sys_exit *ctx, __u32 type)
+{
+	struct inflight in;
+	if (!take_args(type, &in))
+		return 0;
+	struct vigil_rw *ev = record_begin(type, sizeof(*ev));
+	if (!ev)
+		return 0;
+	ev->res = ctx->ret;
+	ev->fd = in.args[0];
+	ev->count = in.args[2];
+	ev->pad = 0;
+	put_file_path(ev, &ev->file, fd_file(in.args[0]));
+	long n = ctx->ret;
+	if (type == VE_WRITE && in.nr != NR_writev && n > 0) {
+		if (n > WRITE_BUF_BYTES)
+			n = WRITE_BUF_BYTES;
+		put_bytes(ev, &ev->buf, (void *)in.args[1], n, 1);
+	} else {
+		ev->buf.off = ev->buf.len = 0;
+	}
+	record_submit(ev);
+	return 0;
+}
+SYS_EXIT(read, vigil_read_exit) { return rw_exit(ctx, VE_READ); }
+SYS_EXIT(pread64, vigil_pread_exit) { return rw_exit(ctx, VE_READ); }
+SYS_EXIT(readv, vigil_readv_exit) { return rw_exit(ctx, VE_READ); }
+SYS_EXIT(write, vigil_write_exit) { return rw_exit(ctx, VE_WRITE); }
+SYS_EXIT(pwrite64, vigil_pwrite_exit) { return rw_exit(ctx, VE_WRITE); }
+SYS_EXIT(writev, vigil_writev_exit) { return rw_exit(ctx, VE_WRITE); }
+
+/* ---- close 3, dup 32: off by default ---- */
+
+/* close: the file is looked up at entry (after the call the fd is gone); the struct file is
+ * only read again at exit for its path, which stays valid while the dentry is cached. */
+SYS_ENTER(close, vigil_close_enter)
+{
+	if (should_trace(VE_CLOSE))
+		stash_args_aux(VE_CLOSE, ctx, 1, (__u64)fd_file(ctx->args[0]));
+	return 0;
+}
+STASH_ENTER(dup, 1, VE_DUP, vigil_dup_enter)
+STASH_ENTER(dup2, 2, VE_DUP, vigil_dup2_enter)
+STASH_ENTER(dup3, 3, VE_DUP, vigil_dup3_enter)
+
+static __always_inline int fd_op_exit(struct trace_event_raw_sys_exit *ctx, __u32 type)
+{
+	struct inflight in;
+	if (!take_args(type, &in))
+		return 0;
+	struct vigil_fd_op *ev = record_begin(type, sizeof(*ev));
+	if (!ev)
+		return 0;
+	ev->res = ctx->ret;
+	ev->fd = in.args[0];
+	ev->pad = 0;
+	if (type == VE_CLOSE) {
+		ev->newfd = -1;
+		put_file_path(ev, &ev->file, (struct file *)in.aux);
+	} else {
+		ev->newfd = ctx->ret;
+		put_file_path(ev, &ev->file, fd_file(in.args[0]));
+	}
+	record_submit(ev);
+	return 0;
+}
+SYS_EXIT(close, vigil_close_exit) { return fd_op_exit(ctx, VE_CLOSE); }
+SYS_EXIT(dup, vigil_dup_exit) { return fd_op_exit(ctx, VE_DUP); }
+SYS_EXIT(dup2, vigil_dup2_exit) { return fd_op_exit(ctx, VE_DUP); }
+SYS_EXIT(dup3, vigil_dup3_exit) { return fd_op_exit(ctx, VE_DUP); }
+
+char LICENSE[] SEC("license") = "GPL";

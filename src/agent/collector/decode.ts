@@ -78,6 +78,7 @@ function fieldValue(rec: DataView, f: FieldSpec): string {
     case "i64": return rec.getBigInt64(f.off, true).toString();
     case "octal": return rec.getUint32(f.off, true).toString(8);
     case "hex": return `0x${rec.getBigUint64(f.off, true).toString(16)}`;
+    case "hex32": return `0x${rec.getUint32(f.off, true).toString(16)}`;
     case "str": return readStr(rec, f.off);
     case "sa_family": return String(rec.getUint16(f.off + SOCKADDR.family, true));
     case "sa_port": return String(rec.getUint16(f.off + SOCKADDR.port, true));

@@ -1,7 +1,7 @@
 // Opens the embedded BPF object, writes its configuration, chooses which programs load,
 // loads, attaches, and tears down in reverse order. Every step has one check and one message.
 import { ptr, JSCallback, FFIType, CString, type Pointer } from "bun:ffi";
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import bpfObjectPath from "../../../build/bpf/vigil.bpf.o" with { type: "file" };
 import { libbpf, libc, errno, errnoName, strerror } from "./libbpf.ts";
 import { CONFIG, MAPS, VE_MAX } from "./layouts.ts";
@@ -133,11 +133,45 @@ export class BpfCollector {
     if (rc !== 0) throw new BpfLoadError(`failed to set ring size ${size}: ${errnoName(rc)}`);
   }
 
+  /** Which variant each alternative program group resolved to (reported as the hook mode). */
+  readonly hookChoices = new Map<string, string>();
+
+  /**
+   * Expand "a+b|c+d" entries (alternative groups, best first) to the first group whose hooks
+   * exist on this kernel: a `tracepoint/CAT/NAME` section needs its tracefs event; other kinds
+   * (tp_btf, raw_tp) are taken as available.
+   */
+  private resolveAlternatives(wanted: Set<string>, sections: Map<string, string>): Set<string> {
+    const out = new Set<string>();
+    for (const entry of wanted) {
+      if (!entry.includes("|")) {
+        out.add(entry);
+        continue;
+      }
+      const groups = entry.split("|").map((g) => g.split("+"));
+      const usable = groups.find((g) => g.every((p) => {
+        const sec = sections.get(p);
+        if (!sec) return false;
+        const m = /^tracepoint\/([^/]+)\/(.+)$/.exec(sec);
+        return !m || existsSync(`/sys/kernel/tracing/events/${m[1]}/${m[2]}`);
+      }));
+      if (!usable) throw new BpfLoadError(`no usable hook for ${entry} on this kernel`);
+      for (const p of usable) out.add(p);
+      this.hookChoices.set(entry, usable.join("+"));
+    }
+    return out;
+  }
+
   private chooseProgramsAndLoad(): void {
     const lib = libbpf();
-    const wanted = this.opts.programs;
-    const found = new Set<string>();
+    const sections = new Map<string, string>();
     let prog: NativePtr | null = null;
+    while ((prog = lib.bpf_object__next_program(this.obj, prog))) {
+      sections.set(String(lib.bpf_program__name(prog)), String(lib.bpf_program__section_name(prog)));
+    }
+    const wanted = this.resolveAlternatives(this.opts.programs, sections);
+    const found = new Set<string>();
+    prog = null;
     while ((prog = lib.bpf_object__next_program(this.obj, prog))) {
       const name = String(lib.bpf_program__name(prog));
       found.add(name);

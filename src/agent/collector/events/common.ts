@@ -2,7 +2,7 @@
 import type { FieldSpec, FieldKind } from "./types.ts";
 
 const SIZES: Record<FieldKind, number> = {
-  u8: 1, u16: 2, u32: 4, i32: 4, u64: 8, i64: 8, octal: 4, hex: 8, str: 4,
+  u8: 1, u16: 2, u32: 4, i32: 4, u64: 8, i64: 8, octal: 4, hex: 8, hex32: 4, str: 4,
   sa_ip: 24, sa_port: 24, sa_family: 24,
 };
 

@@ -9,6 +9,7 @@ export type FieldKind =
   | "u8" | "u16" | "u32" | "i32" | "u64" | "i64"
   | "octal" // u32 printed in octal (modes)
   | "hex"   // u64 printed as 0x…
+  | "hex32" // u32 printed as 0x…
   | "str"   // struct vigil_str {u16 off, u16 len} pointing into the record's tail
   | "sa_ip" | "sa_port" | "sa_family"; // struct vigil_sockaddr (24 bytes) at off
 

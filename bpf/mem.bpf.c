@@ -1,0 +1,217 @@
+/* Memory and miscellaneous process events: mmap, mprotect(PROT_EXEC), pipe, memfd_create,
+ * nanosleep, mount, kernel module load. Syscall tracepoints, except module loading on kernels
+ * without module support (no init_module tracepoints): there the raw syscall hooks
+ * (tp_btf/sys_enter, sys_exit) filtered by number see the attempt. */
+#include "lib/path.h"
+
+#define PROT_EXEC 4
+enum { NR_init_module = 175, NR_finit_module = 313, NR_pipe = 22, NR_clock_nanosleep = 230 };
+
+/* ---- mmap 9 (off by default) ---- */
+STASH_ENTER(mmap, 6, VE_MMAP, vigil_mmap_enter)
+SYS_EXIT(mmap, vigil_mmap_exit)
+{
+	struct inflight in;
+	if (!take_args(VE_MMAP, &in))
+		return 0;
+	struct vigil_mmap *ev = record_begin(VE_MMAP, sizeof(*ev));
+	if (!ev)
+		return 0;
+	ev->res = ctx->ret;
+	ev->addr = in.args[0];
+	ev->len = in.args[1];
+	ev->prot = in.args[2];
+	ev->flags = in.args[3];
+	ev->fd = in.args[4];
+	put_file_path(ev, &ev->file, (int)in.args[4] >= 0 ? fd_file(in.args[4]) : NULL);
+	record_submit(ev);
+	return 0;
+}
+
+/* ---- mprotect 10: only requests that make memory executable (Elkeid's filter) ---- */
+SYS_ENTER(mprotect, vigil_mprotect_enter)
+{
+	if ((ctx->args[2] & PROT_EXEC) && should_trace(VE_MPROTECT))
+		stash_args(VE_MPROTECT, ctx, 3);
+	return 0;
+}
+
+struct vma_ctx {
+	struct file *file;
+};
+static long vma_file(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	((struct vma_ctx *)data)->file = BPF_CORE_READ(vma, vm_file);
+	return 0;
+}
+
+SYS_EXIT(mprotect, vigil_mprotect_exit)
+{
+	struct inflight in;
+	if (!take_args(VE_MPROTECT, &in))
+		return 0;
+	struct vigil_mprotect *ev = record_begin(VE_MPROTECT, sizeof(*ev));
+	if (!ev)
+		return 0;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	ev->res = ctx->ret;
+	ev->addr = in.args[0];
+	ev->len = in.args[1];
+	ev->prot = in.args[2];
+	ev->owner_pid = 0;
+	if (bpf_core_field_exists(mm->owner))
+		ev->owner_pid = BPF_CORE_READ(mm, owner, tgid);
+	put_file_path(ev, &ev->owner_file, BPF_CORE_READ(mm, exe_file));
+	struct vma_ctx vc = { .file = NULL };
+	bpf_find_vma(bpf_get_current_task_btf(), in.args[0], vma_file, &vc, 0);
+	put_file_path(ev, &ev->vm_file, vc.file);
+	record_submit(ev);
+	return 0;
+}
+
+/* ---- pipe 22 ---- */
+STASH_ENTER(pipe, 1, VE_PIPE, vigil_pipe_enter)
+STASH_ENTER(pipe2, 2, VE_PIPE, vigil_pipe2_enter)
+static __always_inline int pipe_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct inflight in;
+	if (!take_args(VE_PIPE, &in))
+		return 0;
+	struct vigil_pipe *ev = record_begin(VE_PIPE, sizeof(*ev));
+	if (!ev)
+		return 0;
+	ev->res = ctx->ret;
+	int fds[2] = { -1, -1 };
+	if (ctx->ret == 0)
+		bpf_probe_read_user(fds, sizeof(fds), (void *)in.args[0]);
+	ev->fd0 = fds[0];
+	ev->fd1 = fds[1];
+	ev->flags = in.nr == NR_pipe ? 0 : in.args[1];
+	ev->pad = 0;
+	record_submit(ev);
+	return 0;
+}
+SYS_EXIT(pipe, vigil_pipe_exit) { return pipe_exit(ctx); }
+SYS_EXIT(pipe2, vigil_pipe2_exit) { return pipe_exit(ctx); }
+
+/* ---- memfd_create 356: anonymous executable files are a favourite of fileless malware ---- */
+STASH_ENTER(memfd_create, 2, VE_MEMFD_CREATE, vigil_memfd_create_enter)
+SYS_EXIT(memfd_create, vigil_memfd_create_exit)
+{
+	struct inflight in;
+	if (!take_args(VE_MEMFD_CREATE, &in))
+		return 0;
+	struct vigil_memfd *ev = record_begin(VE_MEMFD_CREATE, sizeof(*ev));
+	if (!ev)
+		return 0;
+	ev->res = ctx->ret;
+	ev->flags = in.args[1];
+	put_str(ev, &ev->fd_name, (void *)in.args[0], 256, 1);
+	record_submit(ev);
+	return 0;
+}
+
+/* ---- nanosleep 35 (off by default: sleep loops are everywhere) ---- */
+STASH_ENTER(nanosleep, 2, VE_NANOSLEEP, vigil_nanosleep_enter)
+STASH_ENTER(clock_nanosleep, 4, VE_NANOSLEEP, vigil_clock_nanosleep_enter)
+static __always_inline int nanosleep_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct inflight in;
+	if (!take_args(VE_NANOSLEEP, &in))
+		return 0;
+	struct vigil_nanosleep *ev = record_begin(VE_NANOSLEEP, sizeof(*ev));
+	if (!ev)
+		return 0;
+	struct { __s64 sec, nsec; } ts = {};
+	bpf_probe_read_user(&ts, sizeof(ts), (void *)(in.nr == NR_clock_nanosleep ? in.args[2] : in.args[0]));
+	ev->res = ctx->ret;
+	ev->sec = ts.sec;
+	ev->nsec = ts.nsec;
+	record_submit(ev);
+	return 0;
+}
+SYS_EXIT(nanosleep, vigil_nanosleep_exit) { return nanosleep_exit(ctx); }
+SYS_EXIT(clock_nanosleep, vigil_clock_nanosleep_exit) { return nanosleep_exit(ctx); }
+
+/* ---- mount 165 ---- */
+STASH_ENTER(mount, 5, VE_MOUNT, vigil_mount_enter)
+SYS_EXIT(mount, vigil_mount_exit)
+{
+	struct inflight in;
+	if (!take_args(VE_MOUNT, &in))
+		return 0;
+	struct vigil_mount *ev = record_begin(VE_MOUNT, sizeof(*ev));
+	if (!ev)
+		return 0;
+	ev->res = ctx->ret;
+	ev->flags = in.args[3];
+	ev->pad = 0;
+	put_str(ev, &ev->dev, (void *)in.args[0], 256, 1);
+	put_user_path(ev, &ev->file_path, (void *)in.args[1]);
+	put_str(ev, &ev->fstype, (void *)in.args[2], 64, 1);
+	record_submit(ev);
+	return 0;
+}
+
+/* ---- kernel module load 603 ----
+ * With CONFIG_MODULES the syscalls have their own tracepoints (first pair); without, only the
+ * raw syscall hooks see the attempt (second pair, filtered by number before anything else).
+ * The loader attaches the first variant whose tracepoint exists. */
+static __always_inline void module_emit(long ret, __u32 nr, __u64 a0)
+{
+	struct vigil_module *ev = record_begin(VE_MODULE_LOAD, sizeof(*ev));
+	if (!ev)
+		return;
+	ev->res = ret;
+	ev->nr = nr;
+	ev->fd = nr == NR_finit_module ? (int)a0 : -1;
+	if (nr == NR_finit_module)
+		put_file_path(ev, &ev->ko_file, fd_file(a0));
+	else
+		ev->ko_file.off = ev->ko_file.len = 0;
+	put_cwd(ev, &ev->run_path);
+	record_submit(ev);
+}
+
+STASH_ENTER(init_module, 3, VE_MODULE_LOAD, vigil_init_module_enter)
+STASH_ENTER(finit_module, 3, VE_MODULE_LOAD, vigil_finit_module_enter)
+static __always_inline int module_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct inflight in;
+	if (take_args(VE_MODULE_LOAD, &in))
+		module_emit(ctx->ret, in.nr, in.args[0]);
+	return 0;
+}
+SYS_EXIT(init_module, vigil_init_module_exit) { return module_exit(ctx); }
+SYS_EXIT(finit_module, vigil_finit_module_exit) { return module_exit(ctx); }
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(vigil_module_raw_enter, struct pt_regs *regs, long id)
+{
+	if (id != NR_init_module && id != NR_finit_module)
+		return 0;
+	if (!should_trace(VE_MODULE_LOAD))
+		return 0;
+	struct inflight in = {};
+	in.type = VE_MODULE_LOAD;
+	in.nr = id;
+	in.args[0] = regs->di;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(vigil_module_raw_exit, struct pt_regs *regs, long ret)
+{
+	long nr = regs->orig_ax;
+	if (nr != NR_init_module && nr != NR_finit_module)
+		return 0;
+	struct inflight in;
+	if (take_args(VE_MODULE_LOAD, &in))
+		module_emit(ret, in.nr, in.args[0]);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -39,23 +39,21 @@ int vigil_execve_success(struct trace_event_raw_sched_process_exec *ctx)
 	umode_t mode = f ? BPF_CORE_READ(f, f_inode, i_mode) : 0;
 	ev->stdin_type = (mode & S_IFMT) >> 12;
 	ev->stdin_ino = f ? BPF_CORE_READ(f, f_inode, i_ino) : 0;
+	ev->stdin_path.off = ev->stdin_path.len = 0;
 	if ((mode & S_IFMT) == S_IFSOCK)
 		sk = file_sock(f);
 	else if (f && (mode & S_IFMT) != S_IFIFO)
 		put_file_path(ev, &ev->stdin_path, f);
-	else
-		ev->stdin_path.off = ev->stdin_path.len = 0;
 	f = fd_file(1);
 	mode = f ? BPF_CORE_READ(f, f_inode, i_mode) : 0;
 	ev->stdout_type = (mode & S_IFMT) >> 12;
 	ev->stdout_ino = f ? BPF_CORE_READ(f, f_inode, i_ino) : 0;
+	ev->stdout_path.off = ev->stdout_path.len = 0;
 	if ((mode & S_IFMT) == S_IFSOCK) {
 		if (!sk)
 			sk = file_sock(f);
 	} else if (f && (mode & S_IFMT) != S_IFIFO)
 		put_file_path(ev, &ev->stdout_path, f);
-	else
-		ev->stdout_path.off = ev->stdout_path.len = 0;
 	sock_ends(sk, &ev->local, &ev->peer);
 	ev->pad = 0;
 	record_submit(ev);

@@ -78,12 +78,12 @@ export function copyLibs(): void {
   }
 }
 
-async function compile(entry: string, extra: string[], outfile: string): Promise<void> {
+async function compile(entry: string, extra: string[], outfile: string, define: Record<string, string> = {}): Promise<void> {
   step(`compile ${outfile}`);
   const res = await Bun.build({
     entrypoints: [join(root, entry), ...extra.map((e) => join(root, e))],
     compile: { outfile: join(root, outfile), autoloadDotenv: false, autoloadBunfig: false },
-    define: { VIGIL_VERSION: JSON.stringify(version) },
+    define: { VIGIL_VERSION: JSON.stringify(version), ...define },
     minify: { syntax: true, whitespace: true, identifiers: false },
     sourcemap: "none",
   });
@@ -103,6 +103,10 @@ if (import.meta.main) {
   }
   if (!args.has("--bpf-only")) {
     mkdirSync(join(root, "dist"), { recursive: true });
-    await compile("src/agent/main.ts", ["src/agent/collector/ring-worker.ts"], "dist/vigil-agent");
+    // Extra entry points are embedded relative to the entries' common directory (src/agent);
+    // the worker is then opened by that relative path.
+    await compile("src/agent/main.ts", ["src/agent/collector/ring-worker.ts"], "dist/vigil-agent", {
+      VIGIL_RING_WORKER: JSON.stringify("./collector/ring-worker.ts"),
+    });
   }
 }

@@ -192,9 +192,10 @@ export async function runTrace(argv: string[]): Promise<number> {
     process.once("SIGTERM", done);
     if (args.duration !== undefined) setTimeout(done, args.duration * 1000);
   });
-  await collector.stop();
+  await collector.drain();
   if (outFd !== 1) closeSync(outFd);
   process.stderr.write(summary(args.events, decoder.stats.decoded, collector.drops(), collector.rateLimited(), filtered, decoder.stats));
+  collector.close();
   return 0;
 }
 

@@ -47,6 +47,7 @@ describe.skipIf(!canLoadBpf)("process events", () => {
     }
     const e = c.of(r.pid, "execve").find((x) => x.fields.filename === "/bin/true")!;
     expect(e.fields.stdin).toMatch(/^socket:\[\d+\]$/);
+    expect(e.fields.stdout).toMatch(/^socket:\[\d+\]$/); // a Bun pipe (socketpair), not a stale path
     expect(e.fields.sa_family).toBe("2");
     expect(e.fields.dip).toBe("127.0.0.1");
     expect(e.fields.dport).toBe(String(server.port));

@@ -1,6 +1,6 @@
 // Checks run before anything is attached, each failing with a message that names the problem:
 // root, BTF, tracefs (mounted here if missing), and an output file that can be written.
-import { existsSync, readFileSync, openSync, closeSync } from "node:fs";
+import { existsSync, openSync, closeSync } from "node:fs";
 import { dirname } from "node:path";
 
 export class PreflightError extends Error {}
@@ -19,20 +19,11 @@ export function checkBtf(path = "/sys/kernel/btf/vmlinux"): void {
   }
 }
 
-function tracefsMounted(): boolean {
-  try {
-    return readFileSync("/proc/self/mounts", "utf8").split("\n").some((l) => {
-      const [, mnt, type] = l.split(" ");
-      return type === "tracefs" && (mnt === TRACEFS || mnt === "/sys/kernel/debug/tracing");
-    });
-  } catch {
-    return false;
-  }
-}
-
 /** Tracepoint programs attach through tracefs: mount it when it is missing. */
 export function ensureTracefs(): void {
-  if (tracefsMounted() || existsSync(`${TRACEFS}/events`)) return;
+  // The mount table can list a tracefs that is hidden (another mount on top, or a private mount
+  // namespace): what counts is whether the events directory is reachable.
+  if (existsSync(`${TRACEFS}/events`)) return;
   const r = Bun.spawnSync(["mount", "-t", "tracefs", "tracefs", TRACEFS], { stderr: "pipe" });
   if (r.exitCode !== 0 || !existsSync(`${TRACEFS}/events`)) {
     throw new PreflightError(`tracefs is not mounted at ${TRACEFS} and mounting it failed: ${r.stderr.toString().trim() || `exit ${r.exitCode}`}`);

@@ -15,14 +15,26 @@ export interface RingReaderOptions {
   onError?: (message: string) => void;
 }
 
+/** Set by scripts/build.ts for compiled binaries: the worker's path inside the executable
+ * (relative to the embedded root, the entry points' common directory). */
+declare const VIGIL_RING_WORKER: string | undefined;
+
+function workerEntry(): string {
+  if (typeof VIGIL_RING_WORKER === "string") return VIGIL_RING_WORKER;
+  return new URL("./ring-worker.ts", import.meta.url).href;
+}
+
 export class RingReader {
   private worker: Worker;
   private stopped: Promise<{ records: number; batches: number }>;
 
   constructor(private readonly opts: RingReaderOptions) {
-    this.worker = new Worker(new URL("./ring-worker.ts", import.meta.url).href);
+    this.worker = new Worker(workerEntry());
     let resolveStopped!: (v: { records: number; batches: number }) => void;
     this.stopped = new Promise((r) => (resolveStopped = r));
+    this.worker.onerror = (ev: ErrorEvent) => {
+      opts.onError?.(`ring reader worker failed: ${ev.message}`);
+    };
     this.worker.onmessage = async (ev: MessageEvent<WorkerOut>) => {
       const m = ev.data;
       if (m.type === "batch") {

@@ -24,6 +24,13 @@ int vigil_execve_success(struct trace_event_raw_sched_process_exec *ctx)
 	if (len > MAX_ARGV)
 		len = MAX_ARGV;
 	put_bytes(ev, &ev->argv, (void *)as, len, 1);
+	/* The environment is copied, not searched: a byte-by-byte scan for LD_PRELOAD= costs
+	 * microseconds in BPF, a copy a fraction of one. */
+	unsigned long es = BPF_CORE_READ(mm, env_start), ee = BPF_CORE_READ(mm, env_end);
+	len = ee > es ? ee - es : 0;
+	if (len > MAX_ARGV)
+		len = MAX_ARGV;
+	put_bytes(ev, &ev->env, (void *)es, len, 1);
 	unsigned short loc = ctx->__data_loc_filename & 0xFFFF;
 	put_str(ev, &ev->filename, (void *)ctx + loc, MAX_PATH, 0);
 	put_file_path(ev, &ev->exe_path, BPF_CORE_READ(mm, exe_file));
@@ -55,7 +62,6 @@ int vigil_execve_success(struct trace_event_raw_sched_process_exec *ctx)
 	} else if (f && (mode & S_IFMT) != S_IFIFO)
 		put_file_path(ev, &ev->stdout_path, f);
 	sock_ends(sk, &ev->local, &ev->peer);
-	ev->pad = 0;
 	record_submit(ev);
 	return 0;
 }

@@ -19,7 +19,8 @@ struct vigil_execve {
 	struct vigil_str tty;
 	struct vigil_str stdin_path;
 	struct vigil_str stdout_path;
-	__u32 pad;
+	struct vigil_str env;         /* the first MAX_ARGV bytes of the environment (user space
+	                               * takes LD_PRELOAD and SSH_CONNECTION from it) */
 };
 
 /* fork 57 (fork, vfork) and clone 56 (clone, clone3): res = child pid. */

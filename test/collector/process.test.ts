@@ -13,7 +13,7 @@ describe.skipIf(!canLoadBpf)("process events", () => {
     const c = collect(["execve"], { enricher: new Enricher() });
     let r!: Awaited<ReturnType<typeof run>>;
     try {
-      r = await run(["/bin/echo", "a b", 'c"d', "ünï"], { cwd: d.path });
+      r = await run(["/bin/echo", "a b", 'c"d', "ünï"], { cwd: d.path, env: { LD_PRELOAD: "/nonexistent/vigil-preload.so", SSH_CONNECTION: "10.1.2.3 5555 10.1.2.4 22" } });
       await c.waitFor((e) => e.fields.tgid === String(r.pid));
     } finally {
       await c.stop();
@@ -31,6 +31,9 @@ describe.skipIf(!canLoadBpf)("process events", () => {
     expect(e.fields.ppid).toBe(String(process.pid));
     expect(e.fields.pid_tree.startsWith(`${r.pid}.echo<${process.pid}.`)).toBe(true);
     expect(e.fields.exe_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(e.fields.ld_preload).toBe("/nonexistent/vigil-preload.so");
+    expect(e.fields.ssh).toBe("10.1.2.3 5555 10.1.2.4 22");
+    expect(e.fields.env).toBeUndefined();
   });
 
   test("execve with a TCP socket as stdin reports the peer", async () => {
@@ -71,7 +74,7 @@ describe.skipIf(!canLoadBpf)("process events", () => {
   });
 
   test("fork, vfork and clone(CLONE_THREAD): child ids and flags", async () => {
-    const c = collect(["fork", "clone"]);
+    const c = collect(["fork", "clone", "exit"]);
     let f!: Awaited<ReturnType<typeof run>>, t!: Awaited<ReturnType<typeof run>>;
     try {
       f = await run([trig(), "fork"]);
@@ -89,6 +92,10 @@ describe.skipIf(!canLoadBpf)("process events", () => {
     const th = c.of(t.pid, "clone").find((e) => e.fields.res === t.stdout.trim())!;
     expect(th).toBeDefined();
     expect(BigInt(th.fields.flags) & 0x10000n).toBe(0x10000n);
+    // the thread's return from its start function is exit(0), reported with the thread's id
+    const ex = c.events.find((e) => e.event === "exit" && e.fields.pid === t.stdout.trim())!;
+    expect(ex.fields.tgid).toBe(String(t.pid));
+    expect(ex.fields.code).toBe("0");
   });
 
   test("exit_group carries the exit code; setsid its new session id", async () => {

@@ -22,10 +22,14 @@ export const processEvents: EventSpec[] = [
       fld("stdout_type", 228, "u32"),
       fld("stdin_ino", 208, "u64"),
       fld("stdout_ino", 216, "u64"),
+      fld("env", 260, "str"),
       ...sockFields(184, "peer", 160, "local"),
     ],
     derive(_rec, f, ctx) {
       f.argv = argvString(f.argv) || f.filename;
+      f.ld_preload = envValue(f.env, "LD_PRELOAD");
+      f.ssh = envValue(f.env, "SSH_CONNECTION");
+      delete f.env; // only what detection needs leaves the host, not the whole environment
       for (const k of ["stdin", "stdout"] as const) {
         const type = Number(f[`${k}_type`]);
         if (!f[k] && FILE_TYPES[type]) f[k] = `${FILE_TYPES[type]}:[${f[`${k}_ino`]}]`;
@@ -96,6 +100,13 @@ export const processEvents: EventSpec[] = [
     summary: "ptrace, every request (Elkeid reports POKETEXT=4/POKEDATA=5 only)",
   },
 ];
+
+/** One variable from a NUL-separated environment block ("" when absent). */
+export function envValue(env: string, name: string): string {
+  const key = `${name}=`;
+  for (const kv of env.split("\0")) if (kv.startsWith(key)) return kv.slice(key.length);
+  return "";
+}
 
 const CLONE_THREAD = 0x10000n;
 function forked(f: Record<string, string>, ctx: Parameters<NonNullable<EventSpec["derive"]>>[2]): void {

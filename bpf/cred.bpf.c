@@ -100,8 +100,7 @@ static __always_inline int setid_enter(struct trace_event_raw_sys_enter *ctx, __
 	current_ids(&olduid, 0);
 	/* aux: the old real/effective ids of the call's kind, then the old uid/euid for 604 */
 	stash_args_aux(type, ctx, nargs, ((__u64)old.uid << 32) | old.euid);
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct inflight *in = bpf_map_lookup_elem(&inflight, &tid);
+	struct inflight *in = inflight_slot(false);
 	if (in) {
 		in->args[4] = olduid.uid;
 		in->args[5] = olduid.euid;

@@ -149,6 +149,23 @@ STASH_ENTER(newfstat, 2, VE_STAT, vigil_fstat_enter)
 STASH_ENTER(newfstatat, 4, VE_STAT, vigil_newfstatat_enter)
 STASH_ENTER(statx, 3, VE_STAT, vigil_statx_enter)
 
+/* Where a path argument comes from: a user path relative to dirfd, or an fd's own file.
+ * Each exit fills one of these per path and walks once, so the verifier sees one walk per path
+ * whatever the syscall variant. */
+struct path_arg {
+	int dirfd;
+	const char *upath;
+	struct file *file;
+};
+
+static __always_inline void put_path_arg(void *rec, struct vigil_str *s, struct path_arg *a)
+{
+	if (a->file)
+		put_file_path(rec, s, a->file);
+	else
+		put_user_path_at(rec, s, a->dirfd, a->upath);
+}
+
 static __always_inline int path_op_exit(struct trace_event_raw_sys_exit *ctx, __u32 type)
 {
 	struct inflight in;
@@ -159,26 +176,23 @@ static __always_inline int path_op_exit(struct trace_event_raw_sys_exit *ctx, __
 		return 0;
 	ev->res = ctx->ret;
 	ev->flags = 0;
+	struct path_arg a = { .dirfd = AT_FDCWD, .upath = (const char *)in.args[0], .file = NULL };
 	switch (in.nr) {
 	case NR_unlinkat:
-		ev->flags = in.args[2];
-		put_user_path_at(ev, &ev->file, in.args[0], (const char *)in.args[1]);
-		break;
 	case NR_newfstatat:
-		ev->flags = in.args[3];
-		put_user_path_at(ev, &ev->file, in.args[0], (const char *)in.args[1]);
-		break;
 	case NR_statx:
-		ev->flags = in.args[2];
-		put_user_path_at(ev, &ev->file, in.args[0], (const char *)in.args[1]);
+		ev->flags = in.nr == NR_unlinkat ? in.args[2] : in.nr == NR_statx ? in.args[2] : in.args[3];
+		a.dirfd = in.args[0];
+		a.upath = (const char *)in.args[1];
 		break;
 	case NR_fchdir:
 	case NR_fstat:
-		put_file_path(ev, &ev->file, fd_file(in.args[0]));
+		a.file = fd_file(in.args[0]);
+		if (!a.file)
+			a.upath = "";
 		break;
-	default:
-		put_user_path(ev, &ev->file, (const char *)in.args[0]);
 	}
+	put_path_arg(ev, &ev->file, &a);
 	record_submit(ev);
 	return 0;
 }
@@ -219,27 +233,29 @@ static __always_inline int path2_exit(struct trace_event_raw_sys_exit *ctx, __u3
 	ev->res = ctx->ret;
 	ev->flags = 0;
 	ev->pad = 0;
+	struct path_arg nw = { .dirfd = AT_FDCWD, .upath = (const char *)in.args[1], .file = NULL };
+	const char *old = (const char *)in.args[0];
+	int olddir = AT_FDCWD;
 	switch (in.nr) {
 	case NR_renameat:
 	case NR_renameat2:
 	case NR_linkat:
 		ev->flags = in.nr == NR_renameat ? 0 : in.args[4];
-		put_user_path_at(ev, &ev->old_name, in.args[0], (const char *)in.args[1]);
-		put_user_path_at(ev, &ev->new_name, in.args[2], (const char *)in.args[3]);
-		break;
-	case NR_symlink:
-		/* the target is stored as written, relative or not */
-		put_str(ev, &ev->old_name, (const char *)in.args[0], MAX_PATH, 1);
-		put_user_path(ev, &ev->new_name, (const char *)in.args[1]);
+		olddir = in.args[0];
+		old = (const char *)in.args[1];
+		nw.dirfd = in.args[2];
+		nw.upath = (const char *)in.args[3];
 		break;
 	case NR_symlinkat:
-		put_str(ev, &ev->old_name, (const char *)in.args[0], MAX_PATH, 1);
-		put_user_path_at(ev, &ev->new_name, in.args[1], (const char *)in.args[2]);
+		nw.dirfd = in.args[1];
+		nw.upath = (const char *)in.args[2];
 		break;
-	default:
-		put_user_path(ev, &ev->old_name, (const char *)in.args[0]);
-		put_user_path(ev, &ev->new_name, (const char *)in.args[1]);
 	}
+	if (type == VE_SYMLINK) /* the target is stored as written, relative or not */
+		put_str(ev, &ev->old_name, old, MAX_PATH, 1);
+	else
+		put_user_path_at(ev, &ev->old_name, olddir, old);
+	put_path_arg(ev, &ev->new_name, &nw);
 	record_submit(ev);
 	return 0;
 }
@@ -268,16 +284,18 @@ static __always_inline int path_mode_exit(struct trace_event_raw_sys_exit *ctx, 
 	if (!ev)
 		return 0;
 	ev->res = ctx->ret;
+	ev->mode = in.args[1];
+	struct path_arg a = { .dirfd = AT_FDCWD, .upath = (const char *)in.args[0], .file = NULL };
 	if (in.nr == NR_fchmodat || in.nr == NR_mkdirat || in.nr == NR_fchmodat2) {
 		ev->mode = in.args[2];
-		put_user_path_at(ev, &ev->file, in.args[0], (const char *)in.args[1]);
+		a.dirfd = in.args[0];
+		a.upath = (const char *)in.args[1];
 	} else if (in.nr == NR_fchmod) {
-		ev->mode = in.args[1];
-		put_file_path(ev, &ev->file, fd_file(in.args[0]));
-	} else {
-		ev->mode = in.args[1];
-		put_user_path(ev, &ev->file, (const char *)in.args[0]);
+		a.file = fd_file(in.args[0]);
+		if (!a.file)
+			a.upath = "";
 	}
+	put_path_arg(ev, &ev->file, &a);
 	record_submit(ev);
 	return 0;
 }
@@ -302,10 +320,13 @@ static __always_inline int truncate_exit(struct trace_event_raw_sys_exit *ctx)
 	ev->res = ctx->ret;
 	ev->length = in.args[1];
 	ev->pad = 0;
-	if (in.nr == NR_ftruncate)
-		put_file_path(ev, &ev->file, fd_file(in.args[0]));
-	else
-		put_user_path(ev, &ev->file, (const char *)in.args[0]);
+	struct path_arg a = { .dirfd = AT_FDCWD, .upath = (const char *)in.args[0], .file = NULL };
+	if (in.nr == NR_ftruncate) {
+		a.file = fd_file(in.args[0]);
+		if (!a.file)
+			a.upath = "";
+	}
+	put_path_arg(ev, &ev->file, &a);
 	record_submit(ev);
 	return 0;
 }

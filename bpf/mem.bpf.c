@@ -193,12 +193,12 @@ int BPF_PROG(vigil_module_raw_enter, struct pt_regs *regs, long id)
 		return 0;
 	if (!should_trace(VE_MODULE_LOAD))
 		return 0;
-	struct inflight in = {};
-	in.type = VE_MODULE_LOAD;
-	in.nr = id;
-	in.args[0] = regs->di;
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY);
+	struct inflight *in = inflight_slot(true);
+	if (!in)
+		return 0;
+	in->type = VE_MODULE_LOAD;
+	in->nr = id;
+	in->args[0] = regs->di;
 	return 0;
 }
 

@@ -28,6 +28,8 @@
 struct vigil_config {
 	__u32 agent_tgid;          /* the agent's own events are dropped in the kernel */
 	__u32 rate_limit_per_sec;  /* per-exe events per second; 0 = unlimited */
+	__u32 exe_allow_on;        /* the exe allow list is in use (skip its lookup when not) */
+	__u32 pad;
 };
 const volatile struct vigil_config vigil_cfg __weak = {};
 
@@ -85,19 +87,27 @@ struct {
 	__type(value, struct rate_state);
 } exe_rate SEC(".maps") __weak;
 
-/* Syscall arguments kept from sys_enter until sys_exit, by thread id. */
+/* Syscall arguments kept from sys_enter until sys_exit, in the thread's own storage: no
+ * hashing or LRU locking on the hot path, and freed with the thread (a hash keyed by tid
+ * cost ~400 ns per entry program and leaked entries of threads that never returned). */
 struct inflight {
 	__u64 args[6];
-	__u32 type;
+	__u32 type; /* 0 = empty */
 	__u32 nr;
 	__u64 aux; /* free for the family: e.g. a kernel pointer captured at entry */
 };
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct inflight);
 } inflight SEC(".maps") __weak;
+
+static __always_inline struct inflight *inflight_slot(bool create)
+{
+	return bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -133,11 +143,11 @@ static __always_inline bool is_enabled(__u32 type)
 	return on && *on;
 }
 
-static __always_inline void exe_key_of(struct task_struct *task, struct exe_key *key)
+static __always_inline void exe_key_of(struct exe_key *key)
 {
-	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
-	key->ino = BPF_CORE_READ(exe, f_inode, i_ino);
-	key->dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+	struct inode *exe = bpf_get_current_task_btf()->mm->exe_file->f_inode;
+	key->ino = exe->i_ino;
+	key->dev = exe->i_sb->s_dev;
 	key->pad = 0;
 }
 
@@ -145,9 +155,11 @@ static __always_inline void exe_key_of(struct task_struct *task, struct exe_key 
  * events are counted in `limited`. */
 static __always_inline bool pass_exe_filters(__u32 type)
 {
+	if (!vigil_cfg.exe_allow_on && !vigil_cfg.rate_limit_per_sec)
+		return true;
 	struct exe_key key;
-	exe_key_of((struct task_struct *)bpf_get_current_task(), &key);
-	if (bpf_map_lookup_elem(&exe_allow, &key))
+	exe_key_of(&key);
+	if (vigil_cfg.exe_allow_on && bpf_map_lookup_elem(&exe_allow, &key))
 		return false;
 	if (vigil_cfg.rate_limit_per_sec) {
 		__u64 sec = bpf_ktime_get_boot_ns() / 1000000000ULL;
@@ -184,9 +196,12 @@ static __always_inline void *scratch_buf(void)
 	return bpf_map_lookup_elem(&scratch, &zero);
 }
 
+/* Direct loads through the BTF-typed current task (the verifier turns them into fault-safe
+ * PROBE_MEM loads: a NULL mm of a kernel thread reads as 0) are several times cheaper than a
+ * bpf_probe_read_kernel call per hop. */
 static __always_inline void fill_hdr(struct vigil_hdr *h, __u32 type)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u64 uid_gid = bpf_get_current_uid_gid();
 
@@ -197,22 +212,21 @@ static __always_inline void fill_hdr(struct vigil_hdr *h, __u32 type)
 	h->cgroup_id = bpf_get_current_cgroup_id();
 	h->pid = (__u32)pid_tgid;
 	h->tgid = pid_tgid >> 32;
-	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	h->ppid = task->real_parent->tgid;
 	h->uid = (__u32)uid_gid;
 	h->gid = uid_gid >> 32;
-	h->euid = BPF_CORE_READ(task, cred, euid.val);
-	h->sessionid = BPF_CORE_READ(task, sessionid);
-	struct pid *pgrp = BPF_CORE_READ(task, signal, pids[PIDTYPE_PGID]);
-	h->pgid = BPF_CORE_READ(pgrp, numbers[0].nr);
-	struct pid *sess = BPF_CORE_READ(task, signal, pids[PIDTYPE_SID]);
-	h->sid = BPF_CORE_READ(sess, numbers[0].nr);
-	h->pid_ns = BPF_CORE_READ(task, nsproxy, pid_ns_for_children, ns.inum);
-	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
-	h->exe_ino = BPF_CORE_READ(exe, f_inode, i_ino);
-	h->exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+	h->euid = task->cred->euid.val;
+	h->sessionid = task->sessionid;
+	struct signal_struct *sig = task->signal;
+	h->pgid = sig->pids[PIDTYPE_PGID]->numbers[0].nr;
+	h->sid = sig->pids[PIDTYPE_SID]->numbers[0].nr;
+	struct nsproxy *ns = task->nsproxy;
+	h->pid_ns = ns->pid_ns_for_children->ns.inum;
+	struct inode *exe = task->mm->exe_file->f_inode;
+	h->exe_ino = exe->i_ino;
+	h->exe_dev = exe->i_sb->s_dev;
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
-	bpf_probe_read_kernel_str(h->nodename, sizeof(h->nodename),
-				  BPF_CORE_READ(task, nsproxy, uts_ns, name.nodename));
+	bpf_probe_read_kernel_str(h->nodename, sizeof(h->nodename), ns->uts_ns->name.nodename);
 }
 
 /* Start a record of `body` bytes (header included) in the scratch buffer. Returns NULL when
@@ -306,46 +320,41 @@ static __always_inline void record_submit(void *rec)
  * record is only that long), so every caller passes the syscall's argument count. */
 static __always_inline void stash_args(__u32 type, struct trace_event_raw_sys_enter *ctx, int nargs)
 {
-	struct inflight in = {};
-	in.type = type;
-	in.nr = *(__s32 *)&ctx->id; /* __syscall_nr is an int: a 0-argument record ends after it */
+	struct inflight *in = inflight_slot(true);
+	if (!in)
+		return;
+	in->type = type;
+	in->nr = *(__s32 *)&ctx->id; /* __syscall_nr is an int: a 0-argument record ends after it */
+	in->aux = 0;
 	/* one load per argument: a loop becomes ctx pointer arithmetic, which the verifier refuses */
-	if (nargs > 0) in.args[0] = ctx->args[0];
-	if (nargs > 1) in.args[1] = ctx->args[1];
-	if (nargs > 2) in.args[2] = ctx->args[2];
-	if (nargs > 3) in.args[3] = ctx->args[3];
-	if (nargs > 4) in.args[4] = ctx->args[4];
-	if (nargs > 5) in.args[5] = ctx->args[5];
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY);
+	if (nargs > 0) in->args[0] = ctx->args[0];
+	if (nargs > 1) in->args[1] = ctx->args[1];
+	if (nargs > 2) in->args[2] = ctx->args[2];
+	if (nargs > 3) in->args[3] = ctx->args[3];
+	if (nargs > 4) in->args[4] = ctx->args[4];
+	if (nargs > 5) in->args[5] = ctx->args[5];
 }
 
 /* stash_args plus a value of the family's choosing (e.g. a struct file * seen at entry). */
 static __always_inline void stash_args_aux(__u32 type, struct trace_event_raw_sys_enter *ctx, int nargs, __u64 aux)
 {
 	stash_args(type, ctx, nargs);
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct inflight *in = bpf_map_lookup_elem(&inflight, &tid);
+	struct inflight *in = inflight_slot(false);
 	if (in)
 		in->aux = aux;
 }
 
-/* Take (and remove) the arguments stashed for this thread's syscall of `type`. Copies into out. */
+/* Take the arguments stashed for this thread's syscall of `type` (copied into out; the slot
+ * is emptied). */
 static __always_inline bool take_args(__u32 type, struct inflight *out)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct inflight *in = bpf_map_lookup_elem(&inflight, &tid);
-	if (!in)
+	struct inflight *in = inflight_slot(false);
+	if (!in || in->type != type)
 		return false;
-	if (in->type != type) {
-		return false;
-	}
 	__builtin_memcpy(out, in, sizeof(*out));
-	bpf_map_delete_elem(&inflight, &tid);
+	in->type = 0;
 	return true;
 }
-
-#endif
 
 #ifndef VIGIL_COMMON_MACROS
 #define VIGIL_COMMON_MACROS
@@ -374,3 +383,5 @@ static __always_inline bool should_trace_any(__u32 a, __u32 b)
 		return 0;                                 \
 	}
 #endif
+
+#endif /* VIGIL_COMMON_H */

@@ -72,6 +72,7 @@ describe.skipIf(!hasBpfObject && !process.env.VIGIL_BPF_OBJECT)("BTF layout of t
     expect(c.size).toBe(CONFIG.SIZE);
     expect(member(c, "agent_tgid")?.off).toBe(CONFIG.agent_tgid);
     expect(member(c, "rate_limit_per_sec")?.off).toBe(CONFIG.rate_limit_per_sec);
+    expect(member(c, "exe_allow_on")?.off).toBe(CONFIG.exe_allow_on);
     const rodata = all.find((t) => t.kind === "DATASEC" && t.name === ".rodata")!;
     const vars = rodata.vars!.map((v) => ({ name: btf.get(v.type_id)!.name, offset: v.offset }));
     expect(vars).toEqual([{ name: "vigil_cfg", offset: 0 }]);

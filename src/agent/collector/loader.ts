@@ -122,6 +122,7 @@ export class BpfCollector {
     const view = new DataView(toArrayBuffer(init, 0, CONFIG.SIZE));
     view.setUint32(CONFIG.agent_tgid, this.opts.agentTgid >>> 0, true);
     view.setUint32(CONFIG.rate_limit_per_sec, (this.opts.rateLimitPerSec ?? 0) >>> 0, true);
+    view.setUint32(CONFIG.exe_allow_on, (this.opts.exeAllow?.length ?? 0) > 0 ? 1 : 0, true);
 
     const ring = lib.bpf_object__find_map_by_name(this.obj, cstr(MAPS.events));
     if (!ring) throw new BpfLoadError(`BPF object has no map "${MAPS.events}"`);
@@ -217,7 +218,8 @@ export class BpfCollector {
     for (const path of this.opts.exeAllow ?? []) this.allowExe(path);
   }
 
-  /** Add an executable to the in-kernel allow list (its events are never reported). */
+  /** Add an executable to the in-kernel allow list (its events are never reported). The list
+   * is only consulted when it was non-empty at load (LoadOptions.exeAllow). */
   allowExe(path: string): void {
     let st;
     try {

@@ -1,57 +1,174 @@
-// Container id from a process's cgroup path (docker, containerd/CRI, cri-o, podman), and the
-// pod name from its environment, cached per cgroup id.
-import { readFileSync } from "node:fs";
+// Container id from a process's cgroup path (docker, containerd/CRI, cri-o, podman) and the
+// pod name from its environment; cached per cgroup id (verified against the cgroup v2 tree).
+import { readFileSync, statSync } from "node:fs";
 
-const PATTERNS = [
-  /docker-([0-9a-f]{64})\.scope/,
-  /cri-containerd-([0-9a-f]{64})\.scope/,
-  /crio-([0-9a-f]{64})\.scope/,
-  /libpod-([0-9a-f]{64})\.scope/,
-  /\/docker\/([0-9a-f]{64})/,
-  /\/kubepods[^\s]*\/([0-9a-f]{64})/,
-  /\/containerd\/[^/]*\/([0-9a-f]{64})/,
-];
+export interface ContainerInfo {
+  /** 64 lowercase hex digits, or "" outside a container. */
+  readonly id: string;
+  /** Kubernetes pod name from the environment, or "". */
+  readonly pod: string;
+}
 
-/** The container id in one /proc/<pid>/cgroup text, or "". */
-export function containerIdFromCgroup(text: string): string {
-  for (const line of text.split("\n")) {
-    const path = line.split(":").slice(2).join(":");
-    for (const re of PATTERNS) {
-      const m = re.exec(path);
+export const NO_CONTAINER: ContainerInfo = Object.freeze({ id: "", pod: "" });
+
+/**
+ * One cgroup path component naming a container:
+ *   docker-<id>.scope          docker, systemd cgroup driver
+ *   cri-containerd-<id>.scope  containerd CRI (Kubernetes), systemd driver
+ *   crio-<id>.scope            cri-o (crio-conmon-<id>.scope is its monitor: not matched)
+ *   libpod-<id>.scope          podman (libpod-conmon-<id>.scope likewise); libpod-<id> cgroupfs
+ *   <id>                       cgroupfs drivers: /docker/<id>, /kubepods/…/pod<uid>/<id>,
+ *                              containerd /<namespace>/<id>, ECS /ecs/<task>/<id>
+ */
+const COMPONENT = /^(?:(?:docker|cri-containerd|crio|libpod)-)?([0-9a-f]{64})(?:\.scope)?$/;
+
+/** The container id in one cgroup path; the innermost wins (docker-in-docker, kind). */
+export function containerIdFromPath(path: string): string {
+  let end = path.length;
+  while (end > 0) {
+    const start = path.lastIndexOf("/", end - 1) + 1;
+    // A component is at least 64 characters long before anything is matched.
+    if (end - start >= 64) {
+      const m = COMPONENT.exec(path.slice(start, end));
       if (m) return m[1];
     }
+    end = start - 1;
   }
   return "";
 }
 
-/** POD_NAME (Kubernetes downward API convention) from /proc/<pid>/environ text, or "". */
-export function podNameFromEnviron(env: string): string {
-  for (const kv of env.split("\0")) {
-    if (kv.startsWith("POD_NAME=")) return kv.slice(9);
-    if (kv.startsWith("KUBERNETES_POD_NAME=")) return kv.slice(20);
+/** The path of one "hierarchy:controllers:path" line of /proc/<pid>/cgroup, or undefined. */
+function cgroupLinePath(line: string): string | undefined {
+  const a = line.indexOf(":");
+  const b = a < 0 ? -1 : line.indexOf(":", a + 1);
+  if (b < 0 || !/^\d+$/.test(line.slice(0, a))) return undefined;
+  const path = line.slice(b + 1);
+  return path.startsWith("/") ? path : undefined;
+}
+
+/** The container id in /proc/<pid>/cgroup text (first line that names one), or "". */
+export function containerIdFromCgroup(text: string): string {
+  for (const line of text.split("\n")) {
+    const path = cgroupLinePath(line);
+    if (path === undefined) continue;
+    const id = containerIdFromPath(path);
+    if (id) return id;
   }
   return "";
+}
+
+/** The cgroup v2 path ("0::<path>" line), or undefined on a v1-only host. */
+export function unifiedCgroupPath(text: string): string | undefined {
+  for (const line of text.split("\n")) if (line.startsWith("0::")) return cgroupLinePath(line);
+  return undefined;
+}
+
+const POD_KEYS = ["POD_NAME=", "MY_POD_NAME=", "KUBERNETES_POD_NAME="];
+
+/**
+ * The pod name from /proc/<pid>/environ text (NUL-separated): POD_NAME (the downward-API
+ * convention), MY_POD_NAME (also read by Elkeid) or KUBERNETES_POD_NAME, whichever comes
+ * first; "" if none.
+ */
+export function podNameFromEnviron(env: string): string {
+  for (const kv of env.split("\0")) {
+    for (const k of POD_KEYS) if (kv.startsWith(k)) return kv.slice(k.length);
+  }
+  return "";
+}
+
+/** Where cgroup v2 is mounted, from mountinfo text (undefined if not mounted at its root). */
+export function cgroup2Mount(mountinfo: string): string | undefined {
+  for (const line of mountinfo.split("\n")) {
+    const sep = line.indexOf(" - ");
+    if (sep < 0 || !line.startsWith("cgroup2 ", sep + 3)) continue;
+    const f = line.slice(0, sep).split(" ");
+    if (f[3] === "/" && f[4]) return f[4].replace(/\\040/g, " ");
+  }
+  return undefined;
+}
+
+export interface ContainersOptions {
+  procRoot?: string;
+  /** cgroup v2 mount point; default: found in <procRoot>/self/mountinfo. */
+  cgroupRoot?: string;
+  /** Most cgroup ids and containers remembered (default 16384 each). */
+  maxEntries?: number;
 }
 
 export class Containers {
-  private readonly byCgroup = new Map<bigint, { id: string; pod: string }>();
+  private readonly byCgroup = new Map<bigint, ContainerInfo>();
+  /** container id → its info: the environ is read once per container. */
+  private readonly byId = new Map<string, ContainerInfo>();
+  private readonly procRoot: string;
+  private readonly maxEntries: number;
+  private cgroupRoot: string | undefined | null; // null: not looked up yet
 
-  constructor(private readonly procRoot = "/proc") {}
-
-  lookup(tgid: number, cgroupId: bigint): { id: string; pod: string } {
-    const hit = this.byCgroup.get(cgroupId);
-    if (hit) return hit;
-    let id = "";
-    let pod = "";
-    try {
-      id = containerIdFromCgroup(readFileSync(`${this.procRoot}/${tgid}/cgroup`, "utf8"));
-      if (id) pod = podNameFromEnviron(readFileSync(`${this.procRoot}/${tgid}/environ`, "latin1"));
-    } catch {
-      return { id: "", pod: "" }; // gone: do not cache a guess
+  constructor(opts: ContainersOptions = {}) {
+    this.procRoot = opts.procRoot ?? "/proc";
+    this.cgroupRoot = opts.cgroupRoot ?? null;
+    this.maxEntries = opts.maxEntries ?? 16384;
+    if (!Number.isInteger(this.maxEntries) || this.maxEntries < 1) {
+      throw new RangeError(`containers: maxEntries must be a positive integer, got ${opts.maxEntries}`);
     }
-    const v = { id, pod };
-    if (this.byCgroup.size > 16384) this.byCgroup.clear();
-    this.byCgroup.set(cgroupId, v);
-    return v;
+  }
+
+  /**
+   * The container of process tgid whose event carried cgroupId. Cached per cgroup id only when
+   * that id is provably the process's own cgroup (the inode of its v2 directory): on v1-only
+   * or hybrid hosts where it sits in the v2 root, every process shares one id.
+   */
+  lookup(tgid: number, cgroupId: bigint): ContainerInfo {
+    if (cgroupId) {
+      const hit = this.byCgroup.get(cgroupId);
+      if (hit) return hit;
+    }
+    let text: string;
+    try {
+      text = readFileSync(`${this.procRoot}/${tgid}/cgroup`, "utf8");
+    } catch {
+      return NO_CONTAINER; // gone: do not cache a guess
+    }
+    const id = containerIdFromCgroup(text);
+    const info = id ? this.container(id, tgid) : NO_CONTAINER;
+    if (cgroupId && this.isCgroupOf(cgroupId, text)) {
+      if (this.byCgroup.size >= this.maxEntries) this.byCgroup.clear();
+      this.byCgroup.set(cgroupId, info);
+    }
+    return info;
+  }
+
+  private container(id: string, tgid: number): ContainerInfo {
+    const hit = this.byId.get(id);
+    if (hit) return hit;
+    let env: string;
+    try {
+      env = readFileSync(`${this.procRoot}/${tgid}/environ`, "latin1");
+    } catch {
+      return { id, pod: "" }; // try the environ again with the next process
+    }
+    const info: ContainerInfo = Object.freeze({ id, pod: podNameFromEnviron(env) });
+    if (this.byId.size >= this.maxEntries) this.byId.clear();
+    this.byId.set(id, info);
+    return info;
+  }
+
+  /** Is cgroupId the inode of the v2 directory this cgroup text names (not the root)? */
+  private isCgroupOf(cgroupId: bigint, text: string): boolean {
+    const path = unifiedCgroupPath(text);
+    if (!path || path === "/") return false;
+    if (this.cgroupRoot === null) {
+      try {
+        this.cgroupRoot = cgroup2Mount(readFileSync(`${this.procRoot}/self/mountinfo`, "utf8"));
+      } catch {
+        this.cgroupRoot = undefined;
+      }
+    }
+    if (this.cgroupRoot === undefined) return false;
+    try {
+      return statSync(this.cgroupRoot + path, { bigint: true }).ino === cgroupId;
+    } catch {
+      return false; // the cgroup was removed meanwhile
+    }
   }
 }

@@ -1,120 +1,159 @@
-// Enrichment against the real /proc and real child processes, plus cgroup/environ parsing on
-// samples from each container runtime and bad input.
-import { test, expect, describe } from "bun:test";
-import { writeFileSync, mkdtempSync, rmSync, realpathSync } from "node:fs";
-import { tmpdir } from "node:os";
+// The Enricher as the decoder uses it: common() on real processes (sh -c with a sleep, this
+// very process), the exec/fork/exit hooks, processes that are gone, and proof that a cached
+// process is answered without touching the file system.
+import { describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ProcessCache } from "./process-cache.ts";
-import { UserNames } from "./usernames.ts";
-import { ExeHasher, UNHASHABLE } from "./exe-hash.ts";
-import { containerIdFromCgroup, podNameFromEnviron } from "./container.ts";
 import { Enricher } from "./index.ts";
+import type { EventIdentity } from "./index.ts";
+import { kernelDev } from "./exe-path-cache.ts";
+import { fakeClock, sleepBin, spawnShWithSleep, spawnSleeper, tempDir } from "./test-support.ts";
 
-const ID = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const pidMax = Number(readFileSync("/proc/sys/kernel/pid_max", "utf8"));
+const sha256File = (p: string) => createHash("sha256").update(readFileSync(p)).digest("hex");
 
-describe("container ids from cgroup paths", () => {
-  test.each([
-    ["docker (systemd)", `0::/system.slice/docker-${ID}.scope`],
-    ["docker (cgroupfs)", `12:memory:/docker/${ID}`],
-    ["containerd CRI", `0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice/cri-containerd-${ID}.scope`],
-    ["cri-o", `0::/kubepods.slice/kubepods-pod1.slice/crio-${ID}.scope`],
-    ["podman", `0::/machine.slice/libpod-${ID}.scope`],
-    ["kubepods cgroupfs", `4:cpu:/kubepods/besteffort/pod1234/${ID}`],
-  ])("%s", (_name, line) => {
-    expect(containerIdFromCgroup(`1:name=x:/\n${line}\n`)).toBe(ID);
+/** The header the kernel would send for an event of a process running exe. */
+function header(tgid: number, ppid: number, exe: string, over: Partial<EventIdentity> = {}): EventIdentity {
+  const st = statSync(exe, { bigint: true });
+  return {
+    pid: tgid, tgid, ppid, uid: 0, exeIno: Number(st.ino & 0xffffffffn), exeDev: kernelDev(st.dev), cgroupId: 0n, comm: "", ...over,
+  };
+}
+
+/** The name /etc/passwd gives a uid (first entry), or undefined. */
+function passwdName(uid: number): string | undefined {
+  for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
+    const f = line.split(":");
+    if (f[2] === String(uid)) return f[0];
+  }
+  return undefined;
+}
+
+describe("Enricher.common on real processes", () => {
+  test("a sleep under sh -c: exe, argv, username, exe_hash, pid_tree, no container", async () => {
+    await using t = await spawnShWithSleep();
+    const en = new Enricher();
+    const r = en.common(header(t.sleepPid, t.shPid, sleepBin, { comm: "sleep" }));
+    expect(r.exe).toBe(sleepBin);
+    expect(r.argv).toBe("sleep 30");
+    expect(r.username).toBe(passwdName(0)!);
+    expect(r.exe_hash).toBe(sha256File(sleepBin));
+    expect(r.pid_tree.startsWith(`${t.sleepPid}.sleep<${t.shPid}.sh<${process.pid}.`)).toBe(true);
+    expect(r.container_id).toBe("");
+    expect(r.pod_name).toBe("");
+    expect(en.exePaths.peek(header(1, 0, sleepBin).exeDev, header(1, 0, sleepBin).exeIno)).toBe(sleepBin);
+
+    // Later events of the same process: answered from the caches.
+    const reads = en.stats();
+    const again = en.common(header(t.sleepPid, t.shPid, sleepBin, { comm: "sleep" }));
+    expect(again).toEqual(r);
+    expect(en.stats()).toEqual(reads);
   });
 
-  test("a host process and garbage give no id", () => {
-    expect(containerIdFromCgroup("0::/user.slice/user-0.slice/session-1.scope\n")).toBe("");
-    expect(containerIdFromCgroup("not a cgroup line at all\n\0\0")).toBe("");
-    expect(containerIdFromCgroup(`0::/docker-${ID.slice(0, 20)}.scope`)).toBe("");
-  });
-
-  test("pod names from the environment", () => {
-    expect(podNameFromEnviron("PATH=/bin\0POD_NAME=web-7f9\0")).toBe("web-7f9");
-    expect(podNameFromEnviron("KUBERNETES_POD_NAME=api-1\0")).toBe("api-1");
-    expect(podNameFromEnviron("PATH=/bin\0")).toBe("");
-  });
-});
-
-describe("process cache and enricher on the real /proc", () => {
-  test("a live child: exe, argv, comm, parent, pid_tree", async () => {
-    const child = Bun.spawn(["/bin/sh", "-c", "exec sleep 30"]);
-    await Bun.sleep(150);
-    try {
-      const cache = new ProcessCache();
-      const p = cache.get(child.pid)!;
-      expect(p.exe).toBe(realpathSync("/bin/sleep"));
-      expect(p.argv).toBe("sleep 30");
-      expect(p.comm).toBe("sleep");
-      expect(p.ppid).toBe(process.pid);
-      expect(cache.pidTree(child.pid).startsWith(`${child.pid}.sleep<${process.pid}.`)).toBe(true);
-      expect(cache.pidTree(child.pid).split("<").at(-1)).toMatch(/^1\./);
-    } finally {
-      child.kill();
-    }
-  });
-
-  test("a pid that does not exist is undefined, not an error", () => {
-    expect(new ProcessCache().get(2 ** 22 + 12345)).toBeUndefined();
-    expect(new ProcessCache().pidTree(2 ** 22 + 12345)).toBe("");
-  });
-
-  test("fork inherits; exit lingers then is swept; the cache is bounded", async () => {
-    const cache = new ProcessCache({ maxEntries: 3, lingerMs: 50 });
-    cache.onExec(900001, 1, "/usr/bin/a", "a -x", "a");
-    cache.onFork(900001, 900002, "a");
-    expect(cache.peek(900002)).toMatchObject({ exe: "/usr/bin/a", argv: "a -x", ppid: 900001 });
-    cache.onExit(900002);
-    expect(cache.peek(900002)).toBeDefined(); // late events still resolve
-    await Bun.sleep(60);
-    cache.onExit(900001);
-    await Bun.sleep(60);
-    cache.onExit(900001);
-    expect(cache.peek(900002)).toBeUndefined();
-    for (let i = 0; i < 10; i++) cache.onExec(910000 + i, 1, "/x", "x", "x");
-    expect(cache.size).toBeLessThanOrEqual(3);
-  });
-
-  test("enricher: username, exe hash, container fields for this very process", () => {
-    const e = new Enricher();
-    const r = e.common({ pid: process.pid, tgid: process.pid, ppid: process.ppid, uid: 0, exeIno: 0, exeDev: 0, cgroupId: 1n, comm: "bun" });
-    expect(r.username).toBe("root");
+  test("this very process, and a user from /etc/passwd", () => {
+    const en = new Enricher();
+    const r = en.common(header(process.pid, process.ppid, realpathSync(process.execPath), { uid: 65534 }));
     expect(r.exe).toBe(realpathSync(process.execPath));
     expect(r.exe_hash).toMatch(/^[0-9a-f]{64}$/);
-    expect(r.container_id).toBe("");
+    expect(r.username).toBe(passwdName(65534) ?? "");
+    expect(r.pid_tree.startsWith(`${process.pid}.`)).toBe(true);
+  });
+
+  test("a user-space exec event feeds the process cache; the header inode the exe path", async () => {
+    await using child = await spawnSleeper(["sleep", "30"]);
+    const en = new Enricher();
+    const h = header(child.pid, process.pid, sleepBin);
+    en.onExec(child.pid, process.pid, "/usr/bin/as-the-event-said", "sleep 30 --from-event", "sleep", h.exeDev, h.exeIno);
+    const r = en.common(h);
+    expect(r.argv).toBe("sleep 30 --from-event"); // from the event, not /proc
+    expect(r.exe).toBe("/usr/bin/as-the-event-said"); // the exec event named this inode
+  });
+
+  test("hashes can be switched off", async () => {
+    await using child = await spawnSleeper(["sleep", "30"]);
+    const r = new Enricher({ hashes: false }).common(header(child.pid, process.pid, sleepBin));
+    expect(r.exe_hash).toBe("");
+    expect(r.exe).toBe(sleepBin);
+  });
+
+  test("execExtras through the enricher", async () => {
+    await using child = await spawnSleeper(["sleep", "30"], { SSH_CONNECTION: "192.0.2.1 40000 192.0.2.2 22" });
+    expect(new Enricher().execExtras(child.pid).ssh).toBe("192.0.2.1 40000 192.0.2.2 22");
   });
 });
 
-describe("usernames and hashes", () => {
-  test("passwd changes are picked up; unknown uids are empty", async () => {
-    const d = mkdtempSync(join(tmpdir(), "vigil-enrich-"));
-    try {
-      const f = join(d, "passwd");
-      writeFileSync(f, "root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n");
-      const u = new UserNames(f);
-      expect(u.name(1000)).toBe("alice");
-      expect(u.name(4242)).toBe("");
-      await Bun.sleep(1100);
-      writeFileSync(f, "root:x:0:0::/root:/bin/sh\nbob:x:1000:1000::/home/bob:/bin/sh\ngarbage line\n");
-      expect(u.name(1000)).toBe("bob");
-      expect(new UserNames(join(d, "missing")).name(0)).toBe("");
-    } finally {
-      rmSync(d, { recursive: true, force: true });
-    }
+describe("Enricher hooks and processes that are gone", () => {
+  test("exec → fork → exit: late events resolve, then the header is all that is left", () => {
+    const clock = fakeClock();
+    const en = new Enricher({ now: clock.now, lingerMs: 1000 });
+    const a = pidMax + 10; // never a real pid: only the events know these
+    const b = pidMax + 11;
+    en.onExec(a, process.pid, "/opt/app/bin/app", "app --serve", "app");
+    en.onFork(a, b, "app");
+    const hb: EventIdentity = { pid: b, tgid: b, ppid: a, uid: 0, exeIno: 0, exeDev: 0, cgroupId: 0n, comm: "app" };
+    const r = en.common(hb);
+    expect(r).toMatchObject({ exe: "/opt/app/bin/app", argv: "app --serve", exe_hash: "-3", container_id: "" });
+    expect(r.pid_tree.startsWith(`${b}.app<${a}.app<${process.pid}.`)).toBe(true);
+
+    en.onExit(b);
+    en.onExit(a);
+    clock.advance(1000);
+    en.onExit(0); // a sweep: opens a generation, keeps both
+    expect(en.common(hb).argv).toBe("app --serve");
+    clock.advance(1000);
+    en.onExit(0); // second sweep: both gone
+    const late = en.common(hb);
+    expect(late.argv).toBe("");
+    expect(late.exe).toBe("");
+    expect(late.pid_tree).toBe(`${b}.app`); // its parent is gone too
   });
 
-  test("sha256 of a file, cached; unreadable → -3", () => {
-    const d = mkdtempSync(join(tmpdir(), "vigil-hash-"));
-    try {
-      const f = join(d, "bin");
-      writeFileSync(f, "hello");
-      const h = new ExeHasher();
-      expect(h.hash(f)).toBe("2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
-      expect(h.hash(join(d, "missing"))).toBe(UNHASHABLE);
-      expect(h.hash("")).toBe(UNHASHABLE);
-    } finally {
-      rmSync(d, { recursive: true, force: true });
-    }
+  test("a pid that does not exist: the header's comm and the live ancestors", () => {
+    const en = new Enricher();
+    const gone = pidMax + 20;
+    const r = en.common({ pid: gone, tgid: gone, ppid: process.pid, uid: 0, exeIno: 12345, exeDev: 1, cgroupId: 99n, comm: "ghost" });
+    expect(r.exe).toBe("");
+    expect(r.argv).toBe("");
+    expect(r.exe_hash).toBe("-3");
+    expect(r.container_id).toBe("");
+    expect(r.username).toBe(passwdName(0)!);
+    expect(r.pid_tree.startsWith(`${gone}.ghost<${process.pid}.`)).toBe(true);
+    expect(en.stats().procGone).toBeGreaterThanOrEqual(1);
+  });
+
+  test("a cached process costs no file-system access: its whole /proc and exe can vanish", () => {
+    using d = tempDir();
+    const proc = join(d.path, "proc");
+    mkdirSync(join(proc, "500"), { recursive: true });
+    mkdirSync(join(proc, "1"), { recursive: true });
+    const exe = join(d.path, "app");
+    writeFileSync(exe, "#!/bin/sh\n");
+    writeFileSync(join(proc, "uptime"), "100.0 100.0\n");
+    writeFileSync(join(proc, "500/stat"), "500 (app) S 1 500 500 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n");
+    writeFileSync(join(proc, "500/cmdline"), "app\0--x\0");
+    writeFileSync(join(proc, "500/cgroup"), "0::/system.slice/docker-" + "ab".repeat(32) + ".scope\n");
+    writeFileSync(join(proc, "500/environ"), "POD_NAME=pod-a\0");
+    symlinkSync(exe, join(proc, "500/exe"));
+    writeFileSync(join(proc, "1/stat"), "1 (init) S 0 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1 0 0\n");
+    const passwd = join(d.path, "passwd");
+    writeFileSync(passwd, "alice:x:1000:1000::/:/bin/sh\n");
+    const clock = fakeClock();
+    const en = new Enricher({ procRoot: proc, passwd, now: clock.now });
+    const st = statSync(exe, { bigint: true });
+    const h: EventIdentity = { pid: 500, tgid: 500, ppid: 1, uid: 1000, exeIno: Number(st.ino & 0xffffffffn), exeDev: kernelDev(st.dev), cgroupId: 7n, comm: "app" };
+    const first = en.common(h);
+    expect(first).toEqual({
+      exe, argv: "app --x", username: "alice", exe_hash: sha256File(exe), pid_tree: "500.app<1.init",
+      container_id: "ab".repeat(32), pod_name: "pod-a",
+    });
+    rmSync(d.path, { recursive: true, force: true });
+    expect(en.common(h)).toEqual(first);
+    expect(en.common({ ...h, pid: 501 })).toEqual(first); // another thread of the process
+  });
+
+  test("bad configuration fails at construction and names the setting", () => {
+    expect(() => new Enricher({ maxProcesses: 0 })).toThrow(/maxProcesses/);
+    expect(() => new Enricher({ lingerMs: Number.NaN })).toThrow(/lingerMs/);
   });
 });

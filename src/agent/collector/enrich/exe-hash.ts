@@ -1,44 +1,103 @@
-// Executable → sha256 (hex) of its first 32 MiB, cached by (dev, ino, size, mtime).
-// Unreadable files get "-3", the value Elkeid uses for "could not hash".
-import { openSync, readSync, closeSync, fstatSync } from "node:fs";
+// Executable path → sha256 (hex) of its first 32 MiB, cached by (dev, ino, size, mtime).
+// Never throws: anything that cannot be hashed gets UNKNOWN_HASH.
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from "node:fs";
 
-export const UNHASHABLE = "-3";
-const LIMIT = 32 << 20;
+/**
+ * "-3" is Elkeid's value for "could not be determined" (its driver plugin returns it for an
+ * exe it cannot open or read, an unknown uid, an unreadable environ). Vigil uses it for a path
+ * that is empty, missing, not a regular file, unreadable, or fails mid-read. Not cached, so a
+ * file that becomes readable is hashed on a later call. (Elkeid hashes xxhash64 of 32 KiB;
+ * Vigil's values are sha256 of up to 32 MiB, so the two never compare equal.)
+ */
+export const UNKNOWN_HASH = "-3";
+export const HASH_LIMIT_BYTES = 32 << 20;
+const CHUNK = 1 << 20;
+
+export interface ExeHasherOptions {
+  /** Most files remembered (default 4096). */
+  maxEntries?: number;
+  /** Bytes hashed from the start of each file (default HASH_LIMIT_BYTES). */
+  limitBytes?: number;
+}
+
+export interface ExeHasherStats {
+  hashed: number;
+  cached: number;
+  failed: number;
+}
 
 export class ExeHasher {
+  readonly stats: ExeHasherStats = { hashed: 0, cached: 0, failed: 0 };
   private readonly cache = new Map<string, string>();
-  constructor(private readonly maxEntries = 4096) {}
+  private readonly maxEntries: number;
+  private readonly limit: number;
+  private buf: Buffer | undefined;
 
+  constructor(opts: ExeHasherOptions = {}) {
+    this.maxEntries = opts.maxEntries ?? 4096;
+    this.limit = opts.limitBytes ?? HASH_LIMIT_BYTES;
+    if (!Number.isInteger(this.maxEntries) || this.maxEntries < 1) {
+      throw new RangeError(`exe hasher: maxEntries must be a positive integer, got ${opts.maxEntries}`);
+    }
+    if (!Number.isInteger(this.limit) || this.limit < 0) {
+      throw new RangeError(`exe hasher: limitBytes must be a non-negative integer, got ${opts.limitBytes}`);
+    }
+  }
+
+  /** sha256 hex of the first limitBytes of path, or UNKNOWN_HASH. One stat() when cached. */
   hash(path: string): string {
-    if (!path) return UNHASHABLE;
+    try {
+      if (!path) return this.fail();
+      const st = statSync(path, { bigint: true, throwIfNoEntry: false });
+      if (!st || !st.isFile()) return this.fail();
+      const hit = this.cache.get(`${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`);
+      if (hit !== undefined) {
+        this.stats.cached++;
+        return hit;
+      }
+      return this.hashFile(path);
+    } catch {
+      return this.fail(); // e.g. a path holding a NUL byte
+    }
+  }
+
+  private hashFile(path: string): string {
     let fd: number;
     try {
-      fd = openSync(path, "r");
+      // O_NONBLOCK: a FIFO swapped in after the stat must not hang the event loop.
+      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch {
-      return UNHASHABLE;
+      return this.fail();
     }
     try {
-      const st = fstatSync(fd, { bigint: true });
-      const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
-      const hit = this.cache.get(key);
-      if (hit) return hit;
+      const st = fstatSync(fd, { bigint: true }); // key by what was actually opened
+      if (!st.isFile()) return this.fail();
+      const buf = (this.buf ??= Buffer.allocUnsafe(CHUNK));
       const h = new Bun.CryptoHasher("sha256");
-      const buf = Buffer.allocUnsafe(1 << 20);
       let total = 0;
-      while (total < LIMIT) {
-        const n = readSync(fd, buf, 0, buf.length, null);
+      while (total < this.limit) {
+        const n = readSync(fd, buf, 0, Math.min(CHUNK, this.limit - total), total);
         if (n <= 0) break;
         h.update(buf.subarray(0, n));
         total += n;
       }
       const hex = h.digest("hex");
-      if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
-      this.cache.set(key, hex);
+      if (this.cache.size >= this.maxEntries) {
+        const oldest = this.cache.keys().next().value;
+        if (oldest !== undefined) this.cache.delete(oldest);
+      }
+      this.cache.set(`${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`, hex);
+      this.stats.hashed++;
       return hex;
     } catch {
-      return UNHASHABLE;
+      return this.fail(); // EIO, EISDIR, … mid-read
     } finally {
       closeSync(fd);
     }
+  }
+
+  private fail(): string {
+    this.stats.failed++;
+    return UNKNOWN_HASH;
   }
 }

@@ -19,13 +19,14 @@ static __always_inline struct sock *fd_sock(int fd)
 
 /* ---- connect 42, getpeername 52 ---- */
 
-STASH_ENTER(connect, 3, VE_CONNECT, vigil_connect_enter)
-SYS_EXIT(connect, vigil_connect_exit)
+/* The caller's address argument is the remote end: read at exit, where getpeername has
+ * filled it (and where connect's is still as passed); the local end is the socket's own. */
+static __always_inline int addr_arg_exit(struct trace_event_raw_sys_exit *ctx, __u32 type)
 {
 	struct inflight in;
-	if (!take_args(VE_CONNECT, &in))
+	if (!take_args(type, &in))
 		return 0;
-	struct vigil_conn *ev = record_begin(VE_CONNECT, sizeof(*ev));
+	struct vigil_conn *ev = record_begin(type, sizeof(*ev));
 	if (!ev)
 		return 0;
 	ev->res = ctx->ret;
@@ -33,32 +34,16 @@ SYS_EXIT(connect, vigil_connect_exit)
 	ev->pad = 0;
 	struct vigil_sockaddr unused;
 	sock_ends(fd_sock(in.args[0]), &ev->local, &unused);
-	read_user_sockaddr(&ev->remote, (void *)in.args[1]);
+	/* a failed getpeername leaves its buffer unwritten */
+	read_user_sockaddr(&ev->remote, type == VE_GETPEERNAME && ctx->ret != 0 ? NULL : (void *)in.args[1]);
 	record_submit(ev);
 	return 0;
 }
 
+STASH_ENTER(connect, 3, VE_CONNECT, vigil_connect_enter)
+SYS_EXIT(connect, vigil_connect_exit) { return addr_arg_exit(ctx, VE_CONNECT); }
 STASH_ENTER(getpeername, 3, VE_GETPEERNAME, vigil_getpeername_enter)
-SYS_EXIT(getpeername, vigil_getpeername_exit)
-{
-	struct inflight in;
-	if (!take_args(VE_GETPEERNAME, &in))
-		return 0;
-	struct vigil_conn *ev = record_begin(VE_GETPEERNAME, sizeof(*ev));
-	if (!ev)
-		return 0;
-	ev->res = ctx->ret;
-	ev->fd = in.args[0];
-	ev->pad = 0;
-	struct vigil_sockaddr unused;
-	sock_ends(fd_sock(in.args[0]), &ev->local, &unused);
-	if (ctx->ret == 0)
-		read_user_sockaddr(&ev->remote, (void *)in.args[1]);
-	else
-		__builtin_memset(&ev->remote, 0, sizeof(ev->remote));
-	record_submit(ev);
-	return 0;
-}
+SYS_EXIT(getpeername, vigil_getpeername_exit) { return addr_arg_exit(ctx, VE_GETPEERNAME); }
 
 /* ---- accept 43: the new socket's two ends ---- */
 

@@ -34,6 +34,9 @@ struct vigil_fork {
 struct vigil_exit {
 	struct vigil_hdr hdr;
 	__s64 code;
+	__u32 last_thread;            /* the process ends with this call: exit_group, or exit of
+	                               * the only live thread (user space drops it from its cache) */
+	__u32 pad;
 };
 
 /* setsid 112: res only. */

@@ -7,6 +7,26 @@ import { Enricher } from "../../src/agent/collector/enrich/index.ts";
 
 const trig = () => fixture("trig-process");
 
+/** An enricher that records the process-family hooks it is given. */
+class SpyEnricher extends Enricher {
+  calls: string[] = [];
+  constructor() {
+    super({ hashes: false });
+  }
+  override onExec(tgid: number, ppid: number, exe: string, argv: string, comm: string, exeDev?: number, exeIno?: number): void {
+    this.calls.push(`exec ${tgid} ${exe}`);
+    super.onExec(tgid, ppid, exe, argv, comm, exeDev, exeIno);
+  }
+  override onFork(parent: number, child: number, comm: string): void {
+    this.calls.push(`fork ${parent} ${child}`);
+    super.onFork(parent, child, comm);
+  }
+  override onExit(tgid: number): void {
+    this.calls.push(`exit ${tgid}`);
+    super.onExit(tgid);
+  }
+}
+
 describe.skipIf(!canLoadBpf)("process events", () => {
   test("execve: argv, filename, exe, cwd, stdout pipe, result, enrichment", async () => {
     using d = tempDir();
@@ -179,5 +199,93 @@ describe.skipIf(!canLoadBpf)("process events", () => {
       await c.stop();
     }
     expect(c.of(r.pid).map((e) => e.event)).toEqual(["execve"]);
+  });
+
+  test("execveat: a failure (ENOENT under a directory fd) and a success both are execve", async () => {
+    const c = collect(["execve"]);
+    let r!: Awaited<ReturnType<typeof run>>;
+    try {
+      r = await run([trig(), "execveat"]);
+      expect(r.code).toBe(0); // the process ended as /bin/true
+      await c.waitFor((e) => e.fields.tgid === String(r.pid) && e.fields.argv === "true via execveat");
+    } finally {
+      await c.stop();
+    }
+    const [dir, rc] = r.stdout.trim().split(" ");
+    expect(rc).toBe("-2");
+    const ev = c.of(r.pid, "execve");
+    const failed = ev.find((e) => e.fields.res === "-2")!;
+    expect(failed.fields.filename).toBe("vigil-missing"); // as passed, relative to the fd
+    expect(failed.fields.argv).toBe("vigil-missing");
+    const ok = ev.find((e) => e.fields.argv === "true via execveat")!;
+    expect(ok.fields.res).toBe("0");
+    expect(ok.fields.filename).toBe(`/dev/fd/${dir}/true`);
+    expect(ok.fields.exe_path).toBe(realpathSync("/bin/true"));
+  });
+
+  test("execve on a terminal: tty is the terminal's name, stdin/stdout its path", async () => {
+    const c = collect(["execve"]);
+    let r!: Awaited<ReturnType<typeof run>>;
+    try {
+      // script(1) runs the command on a new pty that is its controlling terminal
+      r = await run(["script", "-qec", "/bin/true vigil-on-tty", "/dev/null"]);
+      await c.waitFor((e) => e.fields.argv === "/bin/true vigil-on-tty");
+    } finally {
+      await c.stop();
+    }
+    const e = c.events.find((x) => x.fields.argv === "/bin/true vigil-on-tty")!;
+    expect(e.fields.tty).toMatch(/^pts\d+$/);
+    expect(e.fields.stdin).toBe(`/dev/pts/${e.fields.tty.slice(3)}`);
+    expect(e.fields.stdout).toBe(e.fields.stdin);
+    expect(e.fields.sa_family).toBe("");
+  });
+
+  test("clone3 is clone; new processes reach the enricher, new threads do not", async () => {
+    const spy = new SpyEnricher();
+    const c = collect(["fork", "clone"], { enricher: spy });
+    let c3!: Awaited<ReturnType<typeof run>>, f!: Awaited<ReturnType<typeof run>>, t!: Awaited<ReturnType<typeof run>>;
+    try {
+      c3 = await run([trig(), "clone3"]);
+      f = await run([trig(), "fork"]);
+      t = await run([trig(), "clone-thread"]);
+      await c.waitFor((e) => e.fields.tgid === String(t.pid) && e.event === "clone");
+      await Bun.sleep(100);
+    } finally {
+      await c.stop();
+    }
+    const child3 = c3.stdout.trim();
+    const ev = c.of(c3.pid, "clone").find((e) => e.fields.res === child3)!;
+    expect(ev.data_type).toBe(56);
+    expect(ev.fields.flags).toBe("0x0"); // clone3 carries the exit signal apart from the flags
+    const [child, vchild] = f.stdout.trim().split(" ");
+    expect(spy.calls).toContain(`fork ${c3.pid} ${child3}`);
+    expect(spy.calls).toContain(`fork ${f.pid} ${child}`);
+    expect(spy.calls).toContain(`fork ${f.pid} ${vchild}`);
+    expect(spy.calls.filter((x) => x.startsWith(`fork ${t.pid} `))).toEqual([]); // CLONE_THREAD
+  });
+
+  test("exit: a thread's exit is not the end of its process, the last thread's is", async () => {
+    const spy = new SpyEnricher();
+    const c = collect(["exit", "exit_group"], { enricher: spy });
+    let r!: Awaited<ReturnType<typeof run>>, g!: Awaited<ReturnType<typeof run>>;
+    try {
+      r = await run([trig(), "exit-thread"]);
+      expect(r.code).toBe(5);
+      g = await run([trig(), "exit-group"]);
+      await c.waitFor((e) => e.fields.tgid === String(g.pid) && e.event === "exit_group");
+      await c.waitFor((e) => e.fields.pid === String(r.pid) && e.event === "exit");
+    } finally {
+      await c.stop();
+    }
+    const exits = c.of(r.pid, "exit");
+    const thread = exits.find((e) => e.fields.pid !== String(r.pid))!;
+    expect(thread.data_type).toBe(60);
+    expect(thread.fields.code).toBe("3");
+    expect(thread.fields.last_thread).toBeUndefined(); // internal, not an output field
+    const main = exits.find((e) => e.fields.pid === String(r.pid))!;
+    expect(main.fields.code).toBe("5");
+    expect(c.of(r.pid, "exit_group")).toEqual([]);
+    expect(spy.calls.filter((x) => x === `exit ${r.pid}`)).toHaveLength(1);
+    expect(spy.calls.filter((x) => x === `exit ${g.pid}`)).toHaveLength(1);
   });
 });

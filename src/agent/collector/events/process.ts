@@ -2,13 +2,14 @@
 // checked against the object's BTF by test/collector/btf-layout.test.ts).
 import type { EventSpec } from "./types.ts";
 import { fld, RES, sockFields, argvString } from "./common.ts";
+import { HDR } from "../layouts.ts";
 
 const FILE_TYPES: Record<number, string> = { 1: "pipe", 12: "socket" };
 
 export const processEvents: EventSpec[] = [
   {
     name: "execve", dt: 59, family: "process", struct: "vigil_execve", size: 264, defaultOn: true,
-    programs: ["vigil_execve_success", "vigil_execve_enter", "vigil_execveat_enter", "vigil_execve_exit", "vigil_execveat_exit"],
+    programs: ["vigil_execve_success", "vigil_execve_exit", "vigil_execveat_exit"],
     fields: [
       RES,
       fld("argv", 232, "str"),
@@ -25,7 +26,7 @@ export const processEvents: EventSpec[] = [
       fld("env", 260, "str"),
       ...sockFields(184, "peer", 160, "local"),
     ],
-    derive(_rec, f, ctx) {
+    derive(rec, f, ctx) {
       f.argv = argvString(f.argv) || f.filename;
       f.ld_preload = envValue(f.env, "LD_PRELOAD");
       f.ssh = envValue(f.env, "SSH_CONNECTION");
@@ -38,64 +39,66 @@ export const processEvents: EventSpec[] = [
       }
       if (f.sa_family === "0") f.sa_family = f.dip = f.dport = f.sip = f.sport = "";
       if (f.res === "0") {
-        ctx.enricher?.onExec(Number(f.tgid), Number(f.ppid), f.exe_path, f.argv, f.comm);
+        // the header's exe inode is the new image's (read after the exec), so the enricher can
+        // remember the path by inode for this process's later events
+        ctx.enricher?.onExec(Number(f.tgid), Number(f.ppid), f.exe_path, f.argv, f.comm,
+          rec.getUint32(HDR.exe_dev, true), rec.getUint32(HDR.exe_ino, true));
       }
     },
     summary: "program executions (execve, execveat), with argv, cwd, tty, stdin/stdout",
   },
   {
     name: "fork", dt: 57, family: "process", struct: "vigil_fork", size: 168, defaultOn: true,
-    programs: ["vigil_fork_enter", "vigil_vfork_enter", "vigil_fork_exit", "vigil_vfork_exit"],
+    programs: ["vigil_fork_exit", "vigil_vfork_exit"],
     fields: [RES, fld("flags", 160, "hex")],
     derive: (_r, f, ctx) => forked(f, ctx),
     summary: "fork and vfork (res = the child's pid)",
   },
   {
     name: "clone", dt: 56, family: "process", struct: "vigil_fork", size: 168, defaultOn: true,
-    programs: ["vigil_clone_enter", "vigil_clone3_enter", "vigil_clone_exit", "vigil_clone3_exit"],
+    programs: ["vigil_clone_exit", "vigil_clone3_exit"],
     fields: [RES, fld("flags", 160, "hex")],
     derive: (_r, f, ctx) => forked(f, ctx),
     summary: "clone and clone3 (res = the child's pid or tid; flags say which)",
   },
   {
-    name: "exit", dt: 60, family: "process", struct: "vigil_exit", size: 160, defaultOn: true,
-    programs: ["vigil_exit_enter"], fields: [fld("code", 152, "i64")],
+    name: "exit", dt: 60, family: "process", struct: "vigil_exit", size: 168, defaultOn: true,
+    programs: ["vigil_exit_enter"], fields: [fld("code", 152, "i64"), fld("last_thread", 160, "u32")],
+    derive: (_r, f, ctx) => exited(f, ctx),
     summary: "a thread's exit(code)",
   },
   {
-    name: "exit_group", dt: 231, family: "process", struct: "vigil_exit", size: 160, defaultOn: true,
-    programs: ["vigil_exit_group_enter"], fields: [fld("code", 152, "i64")],
-    derive(_r, f, ctx) {
-      ctx.enricher?.onExit(Number(f.tgid));
-    },
+    name: "exit_group", dt: 231, family: "process", struct: "vigil_exit", size: 168, defaultOn: true,
+    programs: ["vigil_exit_group_enter"], fields: [fld("code", 152, "i64"), fld("last_thread", 160, "u32")],
+    derive: (_r, f, ctx) => exited(f, ctx),
     summary: "a process's exit_group(code)",
   },
   {
     name: "setsid", dt: 112, family: "process", struct: "vigil_res", size: 160, defaultOn: true,
-    programs: ["vigil_setsid_enter", "vigil_setsid_exit"], fields: [RES],
+    programs: ["vigil_setsid_exit"], fields: [RES],
     summary: "a new session (res = the session id)",
   },
   {
     name: "prctl", dt: 157, family: "process", struct: "vigil_prctl", size: 168, defaultOn: true,
-    programs: ["vigil_prctl_enter", "vigil_prctl_exit"],
+    programs: ["vigil_prctl_exit"],
     fields: [RES, fld("option", 160, "u32"), fld("new_name", 164, "str")],
     summary: "prctl(PR_SET_NAME): a thread renaming itself",
   },
   {
     name: "kill", dt: 62, family: "process", struct: "vigil_kill", size: 168, defaultOn: true,
-    programs: ["vigil_kill_enter", "vigil_kill_exit"],
+    programs: ["vigil_kill_exit"],
     fields: [RES, fld("target_pid", 160, "i32"), fld("sig", 164, "i32")],
     summary: "kill(pid, sig)",
   },
   {
     name: "tkill", dt: 200, family: "process", struct: "vigil_kill", size: 168, defaultOn: true,
-    programs: ["vigil_tkill_enter", "vigil_tgkill_enter", "vigil_tkill_exit", "vigil_tgkill_exit"],
+    programs: ["vigil_tkill_exit", "vigil_tgkill_exit"],
     fields: [RES, fld("target_pid", 160, "i32"), fld("sig", 164, "i32")],
     summary: "tkill and tgkill (signals to one thread)",
   },
   {
     name: "ptrace", dt: 101, family: "process", struct: "vigil_ptrace", size: 192, defaultOn: true,
-    programs: ["vigil_ptrace_enter", "vigil_ptrace_exit"],
+    programs: ["vigil_ptrace_exit"],
     fields: [RES, fld("ptrace_request", 160, "i64", "request"), fld("target_pid", 184, "i32"), fld("addr", 168, "hex"), fld("data", 176, "hex")],
     summary: "ptrace, every request (Elkeid reports POKETEXT=4/POKEDATA=5 only)",
   },
@@ -106,6 +109,13 @@ export function envValue(env: string, name: string): string {
   const key = `${name}=`;
   for (const kv of env.split("\0")) if (kv.startsWith(key)) return kv.slice(key.length);
   return "";
+}
+
+/** exit_group, or exit of the process's only live thread: the process is gone. The flag is
+ * internal (Elkeid's exit events have no such field). */
+function exited(f: Record<string, string>, ctx: Parameters<NonNullable<EventSpec["derive"]>>[2]): void {
+  if (f.last_thread === "1") ctx.enricher?.onExit(Number(f.tgid));
+  delete f.last_thread;
 }
 
 const CLONE_THREAD = 0x10000n;

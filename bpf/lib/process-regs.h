@@ -1,0 +1,29 @@
+/* A syscall's arguments at its sys_exit, without an entry program: the calling thread's saved
+ * user registers (x86-64: di, si, dx, r10, r8, r9) still hold them there. trace_sys_exit runs
+ * before ptrace's syscall-exit stop and before signal delivery, the only things that rewrite
+ * them, and the syscalls read this way (execve*, fork/clone*, kill/tkill/tgkill, prctl, ptrace)
+ * do not modify their own registers. Compat (32-bit) syscalls never reach the syscalls:
+ * tracepoints. Saves the entry program and the per-thread stash (task storage: ~0.3-1.3 us on
+ * a thread's first use) on every call, which is most of the cost of these events. */
+#ifndef VIGIL_PROCESS_REGS_H
+#define VIGIL_PROCESS_REGS_H
+
+#include "common.h"
+
+struct sys_args {
+	__u64 a[6];
+};
+
+/* The current thread's syscall arguments; call only from sys_exit programs. */
+static __always_inline void sys_args_of_current(struct sys_args *out)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	out->a[0] = regs->di;
+	out->a[1] = regs->si;
+	out->a[2] = regs->dx;
+	out->a[3] = regs->r10;
+	out->a[4] = regs->r8;
+	out->a[5] = regs->r9;
+}
+
+#endif

@@ -12,7 +12,7 @@
 // rules and state, auditd, kernel.bpf_stats_enabled) is recorded in build/bench/state.json and
 // undone on exit, on SIGINT/SIGTERM and on the next run if the process was killed.
 import { parseArgs } from "node:util";
-import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, statSync, writeFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { cpus } from "node:os";
 import type { Subprocess } from "bun";
@@ -51,7 +51,7 @@ if (opt.help) {
 
   --quick        short windows and counts (about a minute; for smoke tests)
   --rates LIST   paced rates in events/s, "burst" for no pacing
-                 (default 50000,100000,200000,400000,burst)
+                 (default 50000,100000,200000,400000,burst; with --quick 100000,burst)
   --skip-auditd  leave out the auditd comparison
   --json FILE    write the JSON document to FILE instead of stdout
   --agent PATH   the agent binary (default dist/vigil-agent)
@@ -64,7 +64,7 @@ if (opt.help) {
 
 const QUICK = opt.quick!;
 const P = QUICK
-  ? { rounds: 1, loadSecs: 2, warmMs: 500, bgSecs: 1, openCount: 100_000, execCount: 400, pairs: 2, auditdPairs: 2, settleMs: 500, idleSecs: 5, idleWarmMs: 1500, budgetSecs: 150 }
+  ? { rounds: 1, loadSecs: 2, warmMs: 500, bgSecs: 1, openCount: 100_000, execCount: 400, pairs: 1, auditdPairs: 1, settleMs: 500, idleSecs: 5, idleWarmMs: 1500, budgetSecs: 150 }
   : { rounds: 2, loadSecs: 8, warmMs: 1000, bgSecs: 3, openCount: 300_000, execCount: 1500, pairs: 5, auditdPairs: 3, settleMs: 1000, idleSecs: 20, idleWarmMs: 3000, budgetSecs: 660 };
 const THREADS = Number(opt.threads);
 if (!Number.isInteger(THREADS) || THREADS < 1 || THREADS > 64) die("--threads wants an integer from 1 to 64");
@@ -72,14 +72,16 @@ const MIX = opt.mix!.split(",").map(Number);
 if (MIX.length !== 3 || MIX.some((n) => !Number.isInteger(n) || n < 0) || MIX[0] + MIX[1] + MIX[2] !== 10000) {
   die("--mix wants three integers OPEN,CONNECT,EXEC summing to 10000");
 }
-const RATES: number[] = (opt.rates ?? "50000,100000,200000,400000,burst").split(",").map((s) => {
+const RATES: number[] = (opt.rates ?? (QUICK ? "100000,burst" : "50000,100000,200000,400000,burst")).split(",").map((s) => {
   const t = s.trim().toLowerCase();
   if (t === "burst" || t === "0") return 0;
   const n = Number(t.replace(/k$/, "000"));
   if (!Number.isFinite(n) || n <= 0) die(`--rates: bad rate "${s}"`);
   return n;
 });
-const AGENT = resolve(opt.agent!);
+const AGENT_SRC = resolve(opt.agent!);
+/** The binary under test: a copy taken at start, so a rebuild during the run changes nothing. */
+const AGENT = join(benchDir, "vigil-agent");
 
 function die(msg: string): never {
   process.stderr.write(`bench: ${msg}\n`);
@@ -303,18 +305,28 @@ async function startAgent(events: string, maxSecs: number, extra: string[] = [])
   return a;
 }
 
-async function stopAgent(a: Agent): Promise<{ summary: Summary; drainSecs: number; stderr: string }> {
+/**
+ * SIGINT, then wait for the summary (its last line) and for the exit. drainSecs: SIGINT to
+ * summary, i.e. the time to switch events off and drain the ring; exitSecs: SIGINT to exit
+ * (detaching every program costs an RCU grace period each, seconds in all).
+ */
+async function stopAgent(a: Agent): Promise<{ summary: Summary; drainSecs: number; exitSecs: number; stderr: string }> {
   const t = now();
   try { a.proc.kill("SIGINT"); } catch {}
   const killer = setTimeout(() => { try { a.proc.kill("SIGKILL"); } catch {} }, 60_000);
-  await a.proc.exited;
+  let drainSecs = NaN;
+  while (a.proc.exitCode === null && a.proc.signalCode === null) {
+    if (Number.isNaN(drainSecs) && /filtered in user space: .*\n/.test(a.err())) drainSecs = now() - t;
+    await Promise.race([a.proc.exited, sleep(10)]);
+  }
   clearTimeout(killer);
-  const drainSecs = now() - t;
+  const exitSecs = now() - t;
   await a.reader;
+  if (Number.isNaN(drainSecs)) drainSecs = exitSecs;
   untrack(a.pid);
   const summary = parseSummary(a.err());
   if (!summary) throw new Error(`agent printed no summary (exit ${a.proc.exitCode}): ${a.err().trim().slice(-2000)}`);
-  return { summary, drainSecs, stderr: a.err() };
+  return { summary, drainSecs, exitSecs, stderr: a.err() };
 }
 
 async function loadgen(args: string[], timeoutSecs: number): Promise<Record<string, number | string | number[]>> {
@@ -411,7 +423,7 @@ let catalog: Catalog[] = [];
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) die("must run as root (BPF, audit, sysctl)");
-  if (!existsSync(AGENT)) die(`${AGENT} is missing: run scripts/build`);
+  if (!existsSync(AGENT_SRC)) die(`${AGENT_SRC} is missing: run scripts/build`);
   recoverStale();
   mkdirSync(benchDir, { recursive: true });
   // Build the load generator when missing or stale.
@@ -420,6 +432,10 @@ async function main(): Promise<void> {
     if (r.code !== 0) die(`gcc loadgen.c failed:\n${r.err}`);
   }
   writeFileSync(openTarget, "vigil bench open target\n");
+  copyFileSync(AGENT_SRC, `${AGENT}.tmp`);
+  chmodSync(`${AGENT}.tmp`, 0o755);
+  renameSync(`${AGENT}.tmp`, AGENT); // a rename works even while an old copy is running
+  const sha256 = new Bun.CryptoHasher("sha256").update(readFileSync(AGENT)).digest("hex");
 
   // What the agent offers: `trace --help` lists "  dt  name  family  on|off  summary".
   const help = run([AGENT, "trace", "--help"]);
@@ -428,12 +444,15 @@ async function main(): Promise<void> {
     offered.set(m[2], { dt: +m[1], family: m[3], defaultOn: m[4] === "on" });
   }
   defaultOn = new Set([...offered].filter(([, v]) => v.defaultOn).map(([k]) => k));
-  if (offered.size === 0) die(`could not read the event list from "${AGENT} trace --help"`);
+  if (offered.size === 0) die(`could not read the event list from "${AGENT_SRC} trace --help": ${help.err.trim()}`);
   try {
     // The catalogue of the tree the agent was built from (dist/vigil-agent → ../src), else ours.
-    const beside = join(dirname(AGENT), "../src/agent/collector/catalog.ts");
+    const beside = join(dirname(AGENT_SRC), "../src/agent/collector/catalog.ts");
     const mod = await import(existsSync(beside) ? beside : join(root, "src/agent/collector/catalog.ts"));
-    catalog = (mod.EVENTS as Catalog[]).map((e) => ({ name: e.name, dt: e.dt, family: e.family, programs: [...e.programs] }));
+    // A programs entry may list alternatives: "a+b|c+d" (the first set that loads is used).
+    catalog = (mod.EVENTS as Catalog[]).map((e) => ({
+      name: e.name, dt: e.dt, family: e.family, programs: e.programs.flatMap((p) => p.split(/[|+]/)).map((p) => p.trim()).filter(Boolean),
+    }));
   } catch (e) {
     log(`source catalogue not importable (${(e as Error).message.split("\n")[0]}); program families guessed from names`);
   }
@@ -446,15 +465,21 @@ async function main(): Promise<void> {
   if (!mixed) notes.push("CANARY-ONLY LOAD: the agent has no open event yet, so throughput is measured with lseek(-1, seq, 4729) canary events, not the mixed open/exec/connect load");
   else if (missing.length) notes.push(`mixed load, but the agent has no ${missing.join("/")} event yet: those operations still run, unmeasured`);
 
+  // How busy the host was before we started (other users of a shared machine).
+  const hb0 = hostCpu();
+  await sleep(1000);
+  const hb1 = hostCpu();
+  const busyBefore = r2(((hb1.busy - hb0.busy) / Math.max(1, hb1.total - hb0.total)) * 100);
+  if (busyBefore > 15) notes.push(`the host was already ${busyBefore}% busy before the bench started (load average ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}): other work shares the CPUs, figures are noisier than usual`);
   const binSize = statSync(AGENT).size;
   const doc: Record<string, unknown> = {
     bench: "collector",
     quick: QUICK,
     date: new Date().toISOString(),
-    host: { kernel: run(["uname", "-r"]).out.trim(), cpus: cpus().length },
+    host: { kernel: run(["uname", "-r"]).out.trim(), cpus: cpus().length, busy_pct_before: busyBefore, loadavg_before: readFileSync("/proc/loadavg", "utf8").trim() },
     agent: {
-      path: AGENT, version: run([AGENT, "version"]).out.trim(), built: statSync(AGENT).mtime.toISOString(),
-      tree: run(["git", "-C", dirname(AGENT), "describe", "--always", "--dirty"]).out.trim() || undefined,
+      path: AGENT_SRC, sha256, version: run([AGENT, "version"]).out.trim(), built: statSync(AGENT_SRC).mtime.toISOString(),
+      tree: run(["git", "-C", dirname(AGENT_SRC), "describe", "--always", "--dirty"]).out.trim() || undefined,
       events_offered: [...offered.keys()],
     },
     binary: { size_bytes: binSize, size_mib: r2(binSize / 1048576) },
@@ -475,9 +500,12 @@ async function main(): Promise<void> {
   saveState();
   writeFileSync("/proc/sys/kernel/bpf_stats_enabled", "1");
 
-  doc.throughput = await throughput(loadEvents, mixed, notes);
+  // Idle first: a fresh agent before any load; it also gives the background event rate and
+  // the agent's stop time without load (detaching every program takes a while).
+  const idleR = await idle();
+  doc.idle = idleR;
+  doc.throughput = await throughput(loadEvents, mixed, notes, idleR);
   doc.slowdown = await slowdown(offered, notes);
-  doc.idle = await idle();
   doc.kernel_cost = kernelCost();
   doc.targets = targets(doc);
   doc.elapsed_s = r2(now() - started);
@@ -490,30 +518,38 @@ async function main(): Promise<void> {
 
 // ---- 1. throughput and loss -----------------------------------------------------------
 
-interface TpConfig { label: string; load: "mix" | "canary"; rate: number; enrich: boolean; events: string; diagnostic: boolean }
+interface TpConfig { label: string; load: "mix" | "canary"; rate: number; enrich: boolean; events: string; diagnostic: boolean; threads: number }
 interface TpRun {
   round: number; label: string; load: "mix" | "canary"; target_rate: number | "burst"; enrich: boolean; diagnostic: boolean;
   generated: Record<string, number>; generated_total: number; load_secs: number; achieved_rate: number; load_limited: boolean;
   delivered_total: number; delivered_rate: number; delivered_by_type: Record<string, number>;
   coverage: Record<string, number>; drops: number; drops_by_type: Record<string, number>;
-  agent_cpu_pct: number; host_cpu_pct: number; rss_mib: number; hwm_mib: number; drain_s: number; ok: boolean;
+  agent_cpu_pct: number; host_cpu_pct: number; rss_mib: number; hwm_mib: number; stop_s: number; drain_s: number; ok: boolean;
 }
 
-async function throughput(events: string, mixed: boolean, notes: string[]) {
-  const configs: TpConfig[] = RATES.map((rate) => ({ label: fmtRate(rate), load: mixed ? "mix" : "canary", rate, enrich: true, events, diagnostic: false }));
+async function throughput(events: string, mixed: boolean, notes: string[], idleR: IdleResult) {
+  const configs: TpConfig[] = RATES.map((rate) => ({ label: fmtRate(rate), load: mixed ? "mix" : "canary", rate, enrich: true, events, diagnostic: false, threads: THREADS }));
   if (!QUICK && mixed && RATES.includes(0)) {
-    // Diagnostics: where the limit is. Without enrichment; and the agent alone with the
-    // cheapest possible event (the canary), where the load generator costs least.
-    configs.push({ label: "burst noenrich", load: "mix", rate: 0, enrich: false, events, diagnostic: true });
-    configs.push({ label: "burst canary", load: "canary", rate: 0, enrich: true, events: "canary", diagnostic: true });
+    // Diagnostics: where the limit is. The mixed burst without enrichment; and the agent's own
+    // capacity: the cheapest event (the canary) from one load thread, so that the load takes
+    // one CPU and the agent has the other.
+    configs.push({ label: "burst noenrich", load: "mix", rate: 0, enrich: false, events, diagnostic: true, threads: THREADS });
+    configs.push({ label: "burst canary 1thr", load: "canary", rate: 0, enrich: true, events: "canary", diagnostic: true, threads: 1 });
   }
   log(`throughput: agent --events ${events}; ${mixed ? "mixed" : "CANARY-ONLY"} load, ${configs.map((c) => c.label).join(", ")}; ${P.rounds} round(s) of ${P.loadSecs} s`);
-  // Background: what the agent reports with no load, per second.
-  const bgA = await startAgent(events, P.bgSecs + 30);
-  await sleep(P.bgSecs * 1000);
-  const bg = await stopAgent(bgA);
-  const bgRate = bg.summary.total / P.bgSecs;
-  notes.push(`background before the load: ${bgRate.toFixed(0)} events/s of the measured set (counted in "delivered")`);
+  // Background (events/s with no load) and the stop time without load: from the idle run when
+  // it watched the same events, else from a short run of this set.
+  let bgRate = idleR.events_per_s, stopBase = idleR.stop_s;
+  const same = [...offeredNames].every((n) => selects(events, n) === selects("default", n));
+  if (!same) {
+    const bgA = await startAgent(events, P.bgSecs + 60);
+    await sleep(P.bgSecs * 1000);
+    const t = now();
+    const bg = await stopAgent(bgA);
+    bgRate = bg.summary.total / (now() - t + P.bgSecs);
+    stopBase = bg.drainSecs;
+  }
+  notes.push(`background with no load: ${bgRate.toFixed(0)} events/s of the measured set from other processes (counted in "delivered"); the agent takes ${stopBase.toFixed(2)} s from SIGINT to its summary with no load, ${idleR.exit_s} s to exit (detaching)`);
 
   const runs: TpRun[] = [];
   for (let round = 1; round <= P.rounds; round++) {
@@ -526,7 +562,7 @@ async function throughput(events: string, mixed: boolean, notes: string[]) {
       await sleep(P.warmMs);
       const h0 = hostCpu(), c0 = cpuSecs(agent.pid), t0 = now();
       const lg = await loadgen([c.load, "--rate", String(c.rate), "--duration", String(P.loadSecs),
-        "--threads", String(THREADS), "--mix", MIX.join(","), "--file", openTarget], P.loadSecs + 30);
+        "--threads", String(c.threads), "--mix", MIX.join(","), "--file", openTarget], P.loadSecs + 30);
       const c1 = cpuSecs(agent.pid), t1 = now(), h1 = hostCpu();
       const mem = memMiB(agent.pid);
       if (!c.diagnostic) recordProgs("throughput", agent.pid);
@@ -550,11 +586,12 @@ async function throughput(events: string, mixed: boolean, notes: string[]) {
         delivered_total: summary.total, delivered_rate: Math.round(summary.total / loadSecs), delivered_by_type: byType,
         coverage, drops: summary.drops, drops_by_type: dropsBy,
         agent_cpu_pct: r2(((c1 - c0) / (t1 - t0)) * 100),
-        host_cpu_pct: r2(((h1.busy - h0.busy) / Math.max(1, h1.total - h0.total)) * 100), rss_mib: r2(mem.rss), hwm_mib: r2(mem.hwm), drain_s: r2(drainSecs),
+        host_cpu_pct: r2(((h1.busy - h0.busy) / Math.max(1, h1.total - h0.total)) * 100), rss_mib: r2(mem.rss), hwm_mib: r2(mem.hwm),
+        stop_s: r2(drainSecs), drain_s: r2(Math.max(0, drainSecs - stopBase)),
         ok: summary.drops === 0 && Object.values(coverage).every((x) => x >= 0.999),
       };
       runs.push(r);
-      log(`  ${c.label.padEnd(14)}: generated ${fmtK(r.achieved_rate)}/s, delivered ${fmtK(r.delivered_rate)}/s, drops ${r.drops}, agent cpu ${r.agent_cpu_pct}%, host cpu ${r.host_cpu_pct}%, rss ${r.rss_mib} MiB, drain ${r.drain_s} s`);
+      log(`  ${c.label.padEnd(18)}: generated ${fmtK(r.achieved_rate)}/s, delivered ${fmtK(r.delivered_rate)}/s, drops ${r.drops}, agent cpu ${r.agent_cpu_pct}%, host cpu ${r.host_cpu_pct}%, rss ${r.rss_mib} MiB, drain ${r.drain_s} s`);
     }
   }
   if (runs.length && runs.every((r) => r.delivered_total === 0)) {
@@ -581,7 +618,7 @@ async function throughput(events: string, mixed: boolean, notes: string[]) {
       ok: rs.length > 0 && rs.every((r) => r.ok),
     };
   }).filter((r) => r.runs > 0);
-  return { agent_events: events, background_rate: Math.round(bgRate), rows, runs };
+  return { agent_events: events, background_rate: Math.round(bgRate), stop_without_load_s: r2(stopBase), rows, runs };
 }
 
 let offeredNames = new Set<string>();
@@ -750,18 +787,26 @@ async function auditdPhase(
 
 // ---- 4. idle ------------------------------------------------------------------------------
 
-async function idle() {
+interface IdleResult {
+  seconds: number; cpu_pct: number; rss_mib: number; hwm_mib: number; events_seen: number; events_per_s: number; stop_s: number; exit_s: number;
+}
+
+async function idle(): Promise<IdleResult> {
   log(`idle: agent --events default, ${P.idleSecs} s without load`);
   const a = await startAgent("default", P.idleSecs + 60);
+  const ta = now();
   await sleep(P.idleWarmMs);
   const c0 = cpuSecs(a.pid), t0 = now();
   await sleep(P.idleSecs * 1000);
   const c1 = cpuSecs(a.pid), t1 = now();
   const mem = memMiB(a.pid);
   recordProgs("idle", a.pid);
-  const { summary } = await stopAgent(a);
+  const { summary, drainSecs, exitSecs } = await stopAgent(a);
   // "Idle" means no load from this bench: other processes on the host still make events.
-  return { seconds: r2(t1 - t0), cpu_pct: r2(((c1 - c0) / (t1 - t0)) * 100), rss_mib: r2(mem.rss), hwm_mib: r2(mem.hwm), events_seen: summary.total, events_per_s_during_agent_life: r2(summary.total / (now() - t0 + P.idleWarmMs / 1000)) };
+  return {
+    seconds: r2(t1 - t0), cpu_pct: r2(((c1 - c0) / (t1 - t0)) * 100), rss_mib: r2(mem.rss), hwm_mib: r2(mem.hwm),
+    events_seen: summary.total, events_per_s: r2(summary.total / (t1 - ta)), stop_s: r2(drainSecs), exit_s: r2(exitSecs),
+  };
 }
 
 // ---- 3. per-program kernel cost ------------------------------------------------------------
@@ -835,7 +880,12 @@ function kernelCost() {
     const mine = perEvent.find((e) => e.dt === k.dt);
     return { hook: k.hook, elkeid_avg_ns: k.avg_ns, vigil_event: ev?.name ?? null, vigil_avg_ns: mine?.ns_per_call ?? null, vigil_programs: mine?.programs ?? [] };
   });
+  // Where the kernel time went: programs by total run time.
+  const totalNs = programs.reduce((a, p) => a + p.run_time_ns, 0);
+  const topTime = [...programs].sort((a, b) => b.run_time_ns - a.run_time_ns).slice(0, 5)
+    .map((p) => ({ program: p.program, run_cnt: p.run_cnt, total_ms: Math.round(p.run_time_ns / 1e6), share: r3(p.run_time_ns / Math.max(1, totalNs)) }));
   return {
+    top_time: topTime,
     source: "kernel.bpf_stats_enabled=1; run_time_ns/run_cnt of the vigil_* programs held by this bench's agents (/proc/PID/fdinfo, names from bpftool prog show -j), summed over all agent runs",
     programs, per_event: perEvent, elkeid_published: elkeid, by_phase: phases,
   };
@@ -852,6 +902,8 @@ function targets(doc: Record<string, unknown>): Target[] {
   const best = Math.max(0, ...clean.map((r) => r.delivered_rate));
   const mode = (doc.load as { mode: string }).mode;
   t.push({ name: `throughput, delivered decoded with 0 drops (${mode} load)`, target: "≥ 300k events/s", value: `${fmtK(best)}/s`, pass: best >= 300_000 });
+  const cap = (doc.throughput as { rows: Array<{ label: string; delivered_rate: number; drops: number }> }).rows.find((r) => r.label === "burst canary 1thr");
+  if (cap) t.push({ name: "  (diagnostic) agent capacity: canary burst, 1 load thread", target: "info", value: `${fmtK(cap.delivered_rate)}/s, ${cap.drops} drops` });
   const sd = doc.slowdown as { storms: StormResult[] };
   for (const s of sd.storms) {
     const lim = s.storm.startsWith("open") ? 1.25 : 1.1;
@@ -881,15 +933,15 @@ function printTable(doc: Record<string, unknown>): void {
   o.push(`load: ${load.mode.toUpperCase()} — ${load.description}; agent --events ${load.agent_events}`);
   const tp = doc.throughput as { background_rate: number; rows: Array<Record<string, number | string | boolean>> };
   o.push("", "1. Throughput and loss (medians over rounds; drops summed)",
-    "   target            generated/s   delivered/s  coverage     drops   agent CPU  host CPU   RSS MiB   HWM MiB   drain s",
+    "   target              generated/s   delivered/s  coverage     drops   agent CPU  host CPU   RSS MiB   HWM MiB   drain s",
   );
   for (const r of tp.rows) {
     const label = `${r.label}${r.diagnostic ? "*" : ""}`;
-    o.push(`   ${label.padEnd(17)} ${fmtK(+r.achieved_rate).padStart(11)} ${fmtK(+r.delivered_rate).padStart(13)} ${String(r.min_coverage).padStart(9)} ${String(r.drops).padStart(9)} ${(`${r.agent_cpu_pct}%`).padStart(11)} ${(`${r.host_cpu_pct}%`).padStart(9)} ${String(r.rss_mib).padStart(9)} ${String(r.hwm_mib).padStart(9)} ${String(r.drain_s).padStart(9)}  ${r.ok ? "ok" : "LOSS"}${r.load_limited ? " load-limited" : ""}`);
+    o.push(`   ${label.padEnd(19)} ${fmtK(+r.achieved_rate).padStart(11)} ${fmtK(+r.delivered_rate).padStart(13)} ${String(r.min_coverage).padStart(9)} ${String(r.drops).padStart(9)} ${(`${r.agent_cpu_pct}%`).padStart(11)} ${(`${r.host_cpu_pct}%`).padStart(9)} ${String(r.rss_mib).padStart(9)} ${String(r.hwm_mib).padStart(9)} ${String(r.drain_s).padStart(9)}  ${r.ok ? "ok" : "LOSS"}${r.load_limited ? " load-limited" : ""}`);
   }
   o.push(`   (coverage = delivered / generated, the lowest over the generated types; background ${tp.background_rate} events/s;`,
     "    agent CPU = agent CPU time / load time, % of one CPU; host CPU = busy share of all CPUs (100% = saturated);",
-    "    drain = SIGINT to exit, > 1 s means the agent was behind;",
+    `    drain = SIGINT-to-summary time beyond the ${(doc.throughput as { stop_without_load_s: number }).stop_without_load_s} s it takes without load (> 1 s: the agent was behind);`,
     "    * = diagnostic, not counted for the target)");
   const sd = doc.slowdown as { storms: StormResult[]; order: string };
   o.push("", "2. Workload slowdown (median seconds; ratio = median of pairwise ratios)",
@@ -903,17 +955,18 @@ function printTable(doc: Record<string, unknown>): void {
   const kc = doc.kernel_cost as ReturnType<typeof kernelCost>;
   o.push("", "3. Kernel cost per program run (bpf_stats; all agent runs of this bench)",
     "   program                        class      runs        avg ns   target");
-  for (const p of kc.programs.filter((x) => x.run_cnt > 0)) {
+  for (const p of kc.programs.filter((x) => x.run_cnt >= 100)) {
     o.push(`   ${p.program.padEnd(30)} ${p.class.padEnd(8)} ${String(p.run_cnt).padStart(10)} ${(p.run_cnt ? String(p.avg_ns) : "—").padStart(10)}   ${p.target_ns ? `≤ ${p.target_ns}` : "—"}${p.pass === undefined ? "" : p.pass ? "  PASS" : "  FAIL"}`);
   }
-  const unused = kc.programs.filter((x) => x.run_cnt === 0).length;
-  if (unused) o.push(`   (${unused} loaded programs never ran; listed in the JSON)`);
+  const few = kc.programs.filter((x) => x.run_cnt > 0 && x.run_cnt < 100).length, unused = kc.programs.filter((x) => x.run_cnt === 0).length;
+  if (few || unused) o.push(`   (not shown: ${few} programs that ran fewer than 100 times, ${unused} that never ran; all are in the JSON)`);
   o.push("   Elkeid's published per-hook averages beside Vigil's (per call: enter + exit of the busiest syscall variant):");
   for (const e of kc.elkeid_published) {
     o.push(`     ${e.hook.padEnd(12)} Elkeid ${(e.elkeid_avg_ns / 1000).toFixed(2).padStart(6)} µs   Vigil ${e.vigil_avg_ns === null ? `— (${e.vigil_event ? "not exercised" : "no such event yet"})` : `${(e.vigil_avg_ns / 1000).toFixed(3)} µs (${e.vigil_event}: ${e.vigil_programs.join(" + ")})`}`);
   }
-  const id = doc.idle as { seconds: number; cpu_pct: number; rss_mib: number; hwm_mib: number; events_seen: number; events_per_s_during_agent_life: number };
-  o.push("", `4. Idle agent (--events default, ${id.seconds} s, no bench load): CPU ${id.cpu_pct}%, RSS ${id.rss_mib} MiB (peak ${id.hwm_mib} MiB); ${id.events_seen} events from other processes (~${Math.round(id.events_per_s_during_agent_life)}/s)`);
+  const id = doc.idle as IdleResult;
+  o.push("   Kernel time by program, all runs (top 5): " + kc.top_time.map((p) => `${p.program} ${p.total_ms} ms (${Math.round(p.share * 100)}%, ${fmtK(p.run_cnt)} runs)`).join("; "));
+  o.push("", `4. Idle agent (--events default, ${id.seconds} s, no bench load; measured first): CPU ${id.cpu_pct}%, RSS ${id.rss_mib} MiB (peak ${id.hwm_mib} MiB); ${id.events_seen} events from other processes (~${Math.round(id.events_per_s)}/s); stop: summary after ${id.stop_s} s, exit after ${id.exit_s} s`);
   o.push(`5. Binary: ${(doc.binary as { size_mib: number }).size_mib} MiB`);
   o.push("", "Targets (issue 2):");
   for (const t of doc.targets as Target[]) o.push(`  ${mark(t.pass)}  ${t.name.padEnd(62)} ${t.value.padStart(16)}   target ${t.target}`);

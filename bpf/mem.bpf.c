@@ -186,31 +186,19 @@ static __always_inline int module_exit(struct trace_event_raw_sys_exit *ctx)
 SYS_EXIT(init_module, vigil_init_module_exit) { return module_exit(ctx); }
 SYS_EXIT(finit_module, vigil_finit_module_exit) { return module_exit(ctx); }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(vigil_module_raw_enter, struct pt_regs *regs, long id)
-{
-	if (id != NR_init_module && id != NR_finit_module)
-		return 0;
-	if (!should_trace(VE_MODULE_LOAD))
-		return 0;
-	struct inflight *in = inflight_slot(true);
-	if (!in)
-		return 0;
-	in->type = VE_MODULE_LOAD;
-	in->nr = id;
-	in->args[0] = regs->di;
-	return 0;
-}
-
+/* Without module tracepoints only the raw syscall hook sees the attempt, and it runs on every
+ * syscall of the host: one exit-only program (arguments from the saved registers, which
+ * init_module/finit_module leave untouched) that rejects other syscalls first costs about half
+ * of an enter+exit pair. */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(vigil_module_raw_exit, struct pt_regs *regs, long ret)
 {
 	long nr = regs->orig_ax;
 	if (nr != NR_init_module && nr != NR_finit_module)
 		return 0;
-	struct inflight in;
-	if (take_args(VE_MODULE_LOAD, &in))
-		module_emit(ret, in.nr, in.args[0]);
+	if (!should_trace(VE_MODULE_LOAD))
+		return 0;
+	module_emit(ret, nr, regs->di);
 	return 0;
 }
 

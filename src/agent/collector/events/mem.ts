@@ -46,7 +46,7 @@ export const memEvents: EventSpec[] = [
     name: "module_load", dt: 603, family: "process", struct: "vigil_module", size: 176, defaultOn: true,
     programs: [
       "vigil_init_module_enter+vigil_init_module_exit+vigil_finit_module_enter+vigil_finit_module_exit" +
-        "|vigil_module_raw_enter+vigil_module_raw_exit",
+        "|vigil_module_raw_exit",
     ],
     fields: [RES, fld("fd", 160, "i32"), fld("syscall", 164, "u32", "nr"), fld("ko_file", 168, "str"), fld("run_path", 172, "str")],
     summary: "init_module, finit_module (raw syscall hooks where modules are compiled out)",

@@ -2,7 +2,7 @@
 // per-type summary of events and drops on exit. Kellect's standalone mode, with Elkeid's names.
 import { parseArgs } from "node:util";
 import { writeSync, closeSync } from "node:fs";
-import { EVENTS, FAMILIES, parseEventSelection, EventSelectionError, BY_DT } from "./collector/catalog.ts";
+import { EVENTS, FAMILIES, parseEventSelection, EventSelectionError } from "./collector/catalog.ts";
 import { Collector } from "./collector/index.ts";
 import { Decoder } from "./collector/decode.ts";
 import { bootToUnixOffsetNs } from "./collector/libbpf.ts";
@@ -222,4 +222,3 @@ export function summary(
   return lines.join("\n") + "\n";
 }
 
-export { BY_DT };

@@ -1,9 +1,9 @@
 // The libbpf and libc bindings (bun:ffi). libbpf, libelf and zlib are embedded in the binary
 // and loaded from memfds, dependencies first, so glibc matches libbpf's DT_NEEDED entries by
 // soname and the host needs none of them installed.
-import { dlopen, FFIType, ptr, CString } from "bun:ffi";
+import { dlopen, FFIType, ptr } from "bun:ffi";
 import { libc, errno, strerror, errnoName } from "./libc.ts";
-import { readFileSync, writeSync, closeSync } from "node:fs";
+import { readFileSync, writeSync } from "node:fs";
 import libzPath from "../../../build/lib/libz.so.1" with { type: "file" };
 import libelfPath from "../../../build/lib/libelf.so.1" with { type: "file" };
 import libbpfPath from "../../../build/lib/libbpf.so.1" with { type: "file" };
@@ -75,4 +75,3 @@ export function bootToUnixOffsetNs(): bigint {
   return real - boot;
 }
 
-export { CString, closeSync };

@@ -1,10 +1,11 @@
 // Opens the embedded BPF object, writes its configuration, chooses which programs load,
 // loads, attaches, and tears down in reverse order. Every step has one check and one message.
-import { ptr, JSCallback, FFIType, CString, type Pointer } from "bun:ffi";
+import { ptr, JSCallback, FFIType, type Pointer } from "bun:ffi";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import bpfObjectPath from "../../../build/bpf/vigil.bpf.o" with { type: "file" };
 import { libbpf, libc, errno, errnoName, strerror } from "./libbpf.ts";
 import { CONFIG, MAPS, VE_MAX } from "./layouts.ts";
+import { kernelDev } from "./enrich/exe-path-cache.ts";
 
 export class BpfLoadError extends Error {}
 
@@ -229,7 +230,7 @@ export class BpfCollector {
     }
     const key = new DataView(new ArrayBuffer(16));
     key.setBigUint64(0, st.ino, true);
-    key.setUint32(8, kernelDev(Number(st.dev)), true);
+    key.setUint32(8, kernelDev(st.dev), true);
     const rc = libbpf().bpf_map_update_elem(this.mapFd(MAPS.exeAllow), ptr(key), ptr(new Uint8Array([1])), 0n);
     if (rc !== 0) throw new BpfLoadError(`exe allow list: failed to add ${path}: ${errnoName(rc)}`);
   }
@@ -293,12 +294,3 @@ export class BpfCollector {
     this.objBytes = null;
   }
 }
-
-/** st_dev from stat (userspace encoding) → the kernel's dev_t (MAJOR << 20 | MINOR). */
-export function kernelDev(dev: number): number {
-  const major = ((dev >>> 8) & 0xfff) | (Math.floor(dev / 2 ** 32) & ~0xfff);
-  const minor = (dev & 0xff) | ((dev >>> 12) & 0xfff00);
-  return ((major << 20) | minor) >>> 0;
-}
-
-export { CString };

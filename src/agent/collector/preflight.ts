@@ -1,6 +1,6 @@
 // Checks run before anything is attached, each failing with a message that names the problem:
 // root, BTF, tracefs (mounted here if missing), and an output file that can be written.
-import { existsSync, openSync, closeSync } from "node:fs";
+import { existsSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 
 export class PreflightError extends Error {}
@@ -40,4 +40,3 @@ export function openOutput(path: string): number {
   }
 }
 
-export { closeSync };

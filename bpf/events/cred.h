@@ -19,7 +19,8 @@ struct vigil_setid {
 };
 
 /* credentials raised to root 604: uid or euid went from non-zero to 0, through a set*id call
- * or the exec of a setuid-root program (nr = the syscall: 105/113/117 or 59). */
+ * or the exec of a setuid-root program (nr = the syscall: 105/113/117, or 59/322 for
+ * execve/execveat). */
 struct vigil_cred_root {
 	struct vigil_hdr hdr;
 	__s64 res;
@@ -34,12 +35,18 @@ struct vigil_creds {
 	__u32 id[8];
 };
 
-/* privilege escalation 611: a process runs as root that never became root through a path the
- * agent saw (fork of a root parent, set*id, exec of a setuid program). */
+/* privilege escalation 611: a thread holds uid or euid 0 that it did not obtain through a
+ * path the agent watches (fork of a root parent, set*uid, exec of a setuid program): what a
+ * kernel exploit that swaps or overwrites credentials leaves behind. */
 struct vigil_priv_esc {
 	struct vigil_hdr hdr;
-	__u32 p_pid;
-	__u32 nr;         /* where it was seen: 59 (execve) or the set*id syscall */
+	__u32 p_pid;             /* real parent's tgid */
+	__s32 nr;                /* syscall in progress where it was seen (i386 number if compat) */
 	struct vigil_creds p_cred;
 	struct vigil_creds c_cred;
+	__u32 old_uid;           /* what the thread last held legitimately */
+	__u32 old_euid;
+	__u8 where;              /* 0 sys_exit sweep, 1 execve entry, 2 set*id entry, 3 fork */
+	__u8 compat;             /* 1: seen in a 32-bit (i386) syscall */
+	__u8 pad[6];
 };

@@ -212,7 +212,10 @@ export function summary(
 ): string {
   const lines = ["", "event            dt      events     drops   limited"];
   let te = 0, td = 0;
+  const seen = new Set<number>();
   for (const e of events) {
+    if (seen.has(e.dt)) continue; // two names for one data_type (priv_esc, priv_esc_sweep)
+    seen.add(e.dt);
     const n = decoded.get(e.dt) ?? 0, d = drops.get(e.dt) ?? 0, l = limited.get(e.dt) ?? 0;
     te += n; td += d;
     if (n || d || l) lines.push(`${e.name.padEnd(14)} ${String(e.dt).padStart(4)} ${String(n).padStart(11)} ${String(d).padStart(9)} ${String(l).padStart(9)}`);

@@ -5,12 +5,15 @@ import { fld, RES } from "./common.ts";
 
 const progs = (...names: string[]) => names.flatMap((n) => [`vigil_${n}_enter`, `vigil_${n}_exit`]);
 
-/** struct vigil_setid, named for uid or gid calls; `ids` names id0..id2 as the call does. */
+/**
+ * struct vigil_setid, named for uid or gid calls; `ids` names id0..id2 as the call does, with
+ * a req_ prefix: a bare "uid" would replace Elkeid's common uid field (the caller's uid).
+ */
 function setid(kind: "uid" | "gid", ids: string[]): FieldSpec[] {
   const e = kind === "uid" ? "euid" : "egid";
   return [
     RES,
-    ...ids.map((n, i) => fld(n, 160 + 4 * i, "i32", `id${i}`)),
+    ...ids.map((n, i) => fld(`req_${n}`, 160 + 4 * i, "i32", `id${i}`)),
     fld(`old_${kind}`, 172, "u32", "old_id"), fld(`old_${e}`, 176, "u32", "old_eid"),
     fld(`new_${kind}`, 180, "u32", "new_id"), fld(`new_${e}`, 184, "u32", "new_eid"),
   ];
@@ -28,6 +31,27 @@ const setidEvent = (name: string, dt: number, kind: "uid" | "gid", ids: string[]
   summary: `${name}(${ids.join(", ")}), with the ${kind}s before and after`,
 });
 
+/** struct vigil_priv_esc.where (enum SEEN_* in bpf/cred.bpf.c). */
+const SEEN_AT = ["sys_exit", "execve", "setid", "fork", "open", "exit"];
+
+const SETUID_PROGS = progs("setuid", "setreuid", "setresuid");
+const EXEC_PROGS = ["vigil_cred_execve_enter", "vigil_cred_execveat_enter", "vigil_cred_exec"];
+
+/** struct vigil_priv_esc, shared by priv_esc and priv_esc_sweep (both data_type 611). */
+const privEsc = {
+  dt: 611, family: "user", struct: "vigil_priv_esc", size: 240,
+  fields: [
+    fld("p_pid", 152, "u32"), fld("syscall", 156, "i32", "nr"),
+    fld("old_uid", 224, "u32"), fld("old_euid", 228, "u32"), fld("compat", 233, "u8"),
+  ],
+  derive(rec: DataView, f: Record<string, string>) {
+    f.p_cred = creds(rec, 160);
+    f.c_cred = creds(rec, 192);
+    const where = rec.getUint8(232);
+    f.seen_at = SEEN_AT[where] ?? String(where);
+  },
+} as const satisfies Partial<EventSpec>;
+
 export const userEvents: EventSpec[] = [
   setidEvent("setuid", 105, "uid", ["uid"]),
   setidEvent("setgid", 106, "gid", ["gid"]),
@@ -37,18 +61,25 @@ export const userEvents: EventSpec[] = [
   setidEvent("setresgid", 119, "gid", ["rgid", "egid", "sgid"]),
   {
     name: "cred_root", dt: 604, family: "user", struct: "vigil_cred_root", size: 176, defaultOn: true,
-    programs: [...progs("setuid", "setreuid", "setresuid"), "vigil_cred_execve_enter", "vigil_cred_exec"],
+    programs: [...SETUID_PROGS, ...EXEC_PROGS],
     fields: [RES, fld("old_uid", 160, "u32"), fld("old_euid", 164, "u32"), fld("syscall", 168, "u32", "nr")],
     summary: "credentials raised to root (set*uid, or exec of a setuid-root program)",
   },
+  // Another name for 611 that adds the every-syscall sweep (+100-160 ns of CPU per syscall
+  // measured, so off by default). Listed before priv_esc so that BY_DT maps 611 records to
+  // priv_esc; selecting both is fine (the sweep and the checkpoints share one state).
   {
-    name: "priv_esc", dt: 611, family: "user", struct: "vigil_priv_esc", size: 224, defaultOn: true,
-    programs: [...progs("setuid", "setreuid", "setresuid", "setgid", "setregid", "setresgid"), "vigil_cred_execve_enter", "vigil_cred_exec", "vigil_cred_fork"],
-    fields: [fld("p_pid", 152, "u32"), fld("syscall", 156, "u32", "nr")],
-    derive(rec, f) {
-      f.p_cred = creds(rec, 160);
-      f.c_cred = creds(rec, 192);
-    },
-    summary: "privilege escalation: root without fork/set*id/setuid-exec (checked at execve, set*id)",
+    ...privEsc, fields: [...privEsc.fields], name: "priv_esc_sweep", defaultOn: false,
+    programs: ["vigil_priv_esc_sweep"],
+    summary: "privilege escalation (611) also checked at every syscall exit (+100-160 ns per syscall)",
+  },
+  {
+    ...privEsc, fields: [...privEsc.fields], name: "priv_esc", defaultOn: true,
+    programs: [
+      ...progs("setuid", "setreuid", "setresuid", "setgid", "setregid", "setresgid"), ...EXEC_PROGS,
+      "vigil_cred_fork", "vigil_priv_esc_exit",
+      ...["openat", "openat2", "open", "creat"].map((s) => `vigil_priv_esc_${s}_exit`),
+    ],
+    summary: "privilege escalation: uid/euid 0 not obtained by fork, set*uid or a setuid exec (checked at fork, exec, set*id, open, exit)",
   },
 ];

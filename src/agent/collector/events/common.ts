@@ -25,6 +25,11 @@ export function sockFields(remoteOff: number, remoteMember: string, localOff: nu
   ];
 }
 
+/** The entry and exit programs of each named syscall hook: vigil_<name>_enter, vigil_<name>_exit. */
+export function progs(...names: string[]): string[] {
+  return names.flatMap((n) => [`vigil_${n}_enter`, `vigil_${n}_exit`]);
+}
+
 /** argv as the kernel keeps it (NUL-separated) → Elkeid's space-joined string. */
 export function argvString(raw: string): string {
   return raw.replace(/\0+$/, "").replaceAll("\0", " ");

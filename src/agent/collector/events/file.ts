@@ -1,9 +1,8 @@
 // Event specifications of the file family. Mirror of bpf/events/file.h (offsets are checked
 // against the object's BTF by test/collector/btf-layout.test.ts).
 import type { EventSpec } from "./types.ts";
-import { fld, RES } from "./common.ts";
+import { fld, RES, progs } from "./common.ts";
 
-const progs = (...names: string[]) => names.flatMap((n) => [`vigil_${n}_enter`, `vigil_${n}_exit`]);
 const pathOp = (file = "file") => [RES, fld("flags", 160, "u32"), fld(file, 164, "str", "file")];
 const pathMode = [RES, fld("mode", 160, "octal"), fld("file", 164, "str")];
 const path2 = [RES, fld("flags", 160, "u32"), fld("old_name", 164, "str"), fld("new_name", 168, "str")];

@@ -1,9 +1,8 @@
 // Event specifications of the memory/misc process events (family "process"). Mirror of
 // bpf/events/mem.h (offsets are checked against the object's BTF by btf-layout.test.ts).
 import type { EventSpec } from "./types.ts";
-import { fld, RES } from "./common.ts";
+import { fld, RES, progs } from "./common.ts";
 
-const progs = (...names: string[]) => names.flatMap((n) => [`vigil_${n}_enter`, `vigil_${n}_exit`]);
 
 export const memEvents: EventSpec[] = [
   {

@@ -1,9 +1,8 @@
 // Event specifications of the network family. Mirror of bpf/events/net.h (offsets are checked
 // against the object's BTF by test/collector/btf-layout.test.ts).
 import type { EventSpec } from "./types.ts";
-import { fld, RES, sockFields } from "./common.ts";
+import { fld, RES, sockFields, progs } from "./common.ts";
 
-const progs = (...names: string[]) => names.flatMap((n) => [`vigil_${n}_enter`, `vigil_${n}_exit`]);
 const conn = [RES, fld("fd", 160, "i32"), ...sockFields(168, "remote", 192, "local")];
 const msg = [RES, fld("len", 160, "u64"), fld("fd", 168, "i32"), ...sockFields(176, "remote", 200, "local")];
 

@@ -1,9 +1,8 @@
 // Event specifications of the user (credentials) family. Mirror of bpf/events/cred.h (offsets
 // are checked against the object's BTF by test/collector/btf-layout.test.ts).
 import type { EventSpec, FieldSpec } from "./types.ts";
-import { fld, RES } from "./common.ts";
+import { fld, RES, progs } from "./common.ts";
 
-const progs = (...names: string[]) => names.flatMap((n) => [`vigil_${n}_enter`, `vigil_${n}_exit`]);
 
 /**
  * struct vigil_setid, named for uid or gid calls; `ids` names id0..id2 as the call does, with

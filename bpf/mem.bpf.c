@@ -5,6 +5,7 @@
 #include "lib/path.h"
 
 #define PROT_EXEC 4
+#define MAP_ANONYMOUS 0x20
 enum { NR_init_module = 175, NR_finit_module = 313, NR_pipe = 22, NR_clock_nanosleep = 230 };
 
 /* ---- mmap 9 (off by default) ---- */
@@ -23,7 +24,8 @@ SYS_EXIT(mmap, vigil_mmap_exit)
 	ev->prot = in.args[2];
 	ev->flags = in.args[3];
 	ev->fd = in.args[4];
-	put_file_path(ev, &ev->file, (int)in.args[4] >= 0 ? fd_file(in.args[4]) : NULL);
+	/* the kernel ignores fd for MAP_ANONYMOUS: so does the path */
+	put_file_path(ev, &ev->file, in.args[3] & MAP_ANONYMOUS ? NULL : fd_file(in.args[4]));
 	record_submit(ev);
 	return 0;
 }

@@ -1,54 +1,54 @@
 /* Network family: connect, accept, bind, sendto/recvfrom (+msg/mmsg), getpeername, socketpair,
- * and DNS responses. Syscall tracepoints: the address the caller passed is read at entry or
- * exit from user memory, the socket's own ends from its struct sock at exit. */
-#include "lib/sock.h"
+ * and DNS answers. Syscall tracepoints, plus tp_btf/sock_recv_length for DNS (kprobes such as
+ * Elkeid's on udp_recvmsg do not exist here): the addresses a caller passes are read at entry,
+ * those the kernel returns at exit, and a socket's own ends from its struct sock at exit. */
+#include "lib/net-msg.h"
 
 #define IPPROTO_UDP 17
 #define DNS_PORT 53
-#define DNS_QUESTION_MAX 255
+#define MDNS_PORT 5353
+#define DNS_HEADER 12
+#define DNS_QUESTION_MAX 260 /* a name (≤ 255 bytes in wire form) + type + class */
 
-enum {
-	NR_sendto = 44, NR_recvfrom = 45, NR_sendmsg = 46, NR_recvmsg = 47,
-	NR_sendmmsg = 307, NR_recvmmsg = 299, NR_accept4 = 288,
-};
-
-static __always_inline struct sock *fd_sock(int fd)
+/* ---- connect 42 ----
+ * sys_enter/exit_connect: every family. The requested address is read at entry (what the
+ * kernel acted on, even if the buffer changes before the exit), the local end from the socket
+ * at exit. Cannot see implicit connections (sendto on an unconnected UDP socket: sendto 44). */
+SYS_ENTER(connect, vigil_connect_enter)
 {
-	return file_sock(fd_file(fd));
+	if (!should_trace(VE_CONNECT))
+		return 0;
+	void *uaddr = (void *)ctx->args[1];
+	int ulen = ctx->args[2];
+	stash_args(VE_CONNECT, ctx, 3);
+	net_stash_addr(uaddr, ulen);
+	return 0;
 }
 
-/* ---- connect 42, getpeername 52 ---- */
-
-/* The caller's address argument is the remote end: read at exit, where getpeername has
- * filled it (and where connect's is still as passed); the local end is the socket's own. */
-static __always_inline int addr_arg_exit(struct trace_event_raw_sys_exit *ctx, __u32 type)
+SYS_EXIT(connect, vigil_connect_exit)
 {
 	struct inflight in;
-	if (!take_args(type, &in))
+	if (!take_args(VE_CONNECT, &in))
 		return 0;
-	struct vigil_conn *ev = record_begin(type, sizeof(*ev));
+	struct vigil_conn *ev = record_begin(VE_CONNECT, sizeof(*ev));
 	if (!ev)
 		return 0;
 	ev->res = ctx->ret;
 	ev->fd = in.args[0];
 	ev->pad = 0;
-	struct vigil_sockaddr unused;
-	sock_ends(fd_sock(in.args[0]), &ev->local, &unused);
-	/* a failed getpeername leaves its buffer unwritten */
-	read_user_sockaddr(&ev->remote, type == VE_GETPEERNAME && ctx->ret != 0 ? NULL : (void *)in.args[1]);
+	net_put_stashed(ev, &ev->remote, &ev->remote_path);
+	net_sock_end(ev, net_fd_sock(in.args[0]), false, &ev->local, &ev->local_path);
 	record_submit(ev);
 	return 0;
 }
 
-STASH_ENTER(connect, 3, VE_CONNECT, vigil_connect_enter)
-SYS_EXIT(connect, vigil_connect_exit) { return addr_arg_exit(ctx, VE_CONNECT); }
-STASH_ENTER(getpeername, 3, VE_GETPEERNAME, vigil_getpeername_enter)
-SYS_EXIT(getpeername, vigil_getpeername_exit) { return addr_arg_exit(ctx, VE_GETPEERNAME); }
-
-/* ---- accept 43: the new socket's two ends ---- */
-
+/* ---- accept 43 ----
+ * sys_exit_accept/accept4: the new socket's local end and the peer, from the caller's
+ * address buffer when given (what the kernel wrote, at the length it returned), else from the
+ * new socket. A failed accept reports the listening socket's local end. */
 STASH_ENTER(accept, 3, VE_ACCEPT, vigil_accept_enter)
 STASH_ENTER(accept4, 4, VE_ACCEPT, vigil_accept4_enter)
+
 static __always_inline int accept_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	struct inflight in;
@@ -57,19 +57,74 @@ static __always_inline int accept_exit(struct trace_event_raw_sys_exit *ctx)
 	struct vigil_conn *ev = record_begin(VE_ACCEPT, sizeof(*ev));
 	if (!ev)
 		return 0;
-	ev->res = ctx->ret;
+	long nfd = ctx->ret;
+	ev->res = nfd;
 	ev->fd = in.args[0];
 	ev->pad = 0;
-	sock_ends(ctx->ret >= 0 ? fd_sock(ctx->ret) : fd_sock(in.args[0]), &ev->local, &ev->remote);
+	struct sock *sk = net_fd_sock(nfd >= 0 ? nfd : (long)in.args[0]);
+	net_sock_end(ev, sk, false, &ev->local, &ev->local_path);
+	int ulen = 0;
+	if (nfd >= 0 && in.args[1] && in.args[2])
+		bpf_probe_read_user(&ulen, sizeof(ulen), (void *)in.args[2]);
+	if (ulen > 0) {
+		net_put_user_addr(ev, &ev->remote, &ev->remote_path, (void *)in.args[1], ulen);
+	} else if (nfd >= 0) {
+		net_sock_end(ev, sk, true, &ev->remote, &ev->remote_path);
+	} else {
+		__builtin_memset(&ev->remote, 0, sizeof(ev->remote));
+		ev->remote.family = ev->local.family;
+		ev->remote_path.off = ev->remote_path.len = 0;
+	}
 	record_submit(ev);
 	return 0;
 }
 SYS_EXIT(accept, vigil_accept_exit) { return accept_exit(ctx); }
 SYS_EXIT(accept4, vigil_accept4_exit) { return accept_exit(ctx); }
 
-/* ---- bind 49 ---- */
+/* ---- getpeername 52 ----
+ * sys_exit_getpeername: the address the kernel returned (at the length it returned; nothing
+ * on failure) and the socket's local end. */
+STASH_ENTER(getpeername, 3, VE_GETPEERNAME, vigil_getpeername_enter)
+SYS_EXIT(getpeername, vigil_getpeername_exit)
+{
+	struct inflight in;
+	if (!take_args(VE_GETPEERNAME, &in))
+		return 0;
+	struct vigil_conn *ev = record_begin(VE_GETPEERNAME, sizeof(*ev));
+	if (!ev)
+		return 0;
+	ev->res = ctx->ret;
+	ev->fd = in.args[0];
+	ev->pad = 0;
+	net_sock_end(ev, net_fd_sock(in.args[0]), false, &ev->local, &ev->local_path);
+	int ulen = 0;
+	if (ctx->ret == 0 && in.args[2])
+		bpf_probe_read_user(&ulen, sizeof(ulen), (void *)in.args[2]);
+	if (ulen > 0) {
+		net_put_user_addr(ev, &ev->remote, &ev->remote_path, (void *)in.args[1], ulen);
+	} else {
+		__builtin_memset(&ev->remote, 0, sizeof(ev->remote));
+		ev->remote.family = ev->local.family;
+		ev->remote_path.off = ev->remote_path.len = 0;
+	}
+	record_submit(ev);
+	return 0;
+}
 
-STASH_ENTER(bind, 3, VE_BIND, vigil_bind_enter)
+/* ---- bind 49 ----
+ * sys_enter/exit_bind: the requested address read at entry (port 0 stays 0: the port the
+ * kernel picks is visible at the next connect/accept/getsockname, not here). */
+SYS_ENTER(bind, vigil_bind_enter)
+{
+	if (!should_trace(VE_BIND))
+		return 0;
+	void *uaddr = (void *)ctx->args[1];
+	int ulen = ctx->args[2];
+	stash_args(VE_BIND, ctx, 3);
+	net_stash_addr(uaddr, ulen);
+	return 0;
+}
+
 SYS_EXIT(bind, vigil_bind_exit)
 {
 	struct inflight in;
@@ -81,13 +136,14 @@ SYS_EXIT(bind, vigil_bind_exit)
 	ev->res = ctx->ret;
 	ev->fd = in.args[0];
 	ev->pad = 0;
-	read_user_sockaddr(&ev->local, (void *)in.args[1]);
+	ev->pad2 = 0;
+	net_put_stashed(ev, &ev->local, &ev->local_path);
 	record_submit(ev);
 	return 0;
 }
 
-/* ---- socketpair 53 ---- */
-
+/* ---- socketpair 53 ----
+ * sys_exit_socketpair: domain, type and the two fds the kernel wrote (-1 on failure). */
 STASH_ENTER(socketpair, 4, VE_SOCKETPAIR, vigil_socketpair_enter)
 SYS_EXIT(socketpair, vigil_socketpair_exit)
 {
@@ -109,108 +165,218 @@ SYS_EXIT(socketpair, vigil_socketpair_exit)
 	return 0;
 }
 
-/* ---- sendto 44 / recvfrom 45 (off by default) and DNS 601 ---- */
-
-/* The explicit peer of a send/recv: sendto/recvfrom's addr, or the msghdr's msg_name. */
-static __always_inline void *msg_peer(struct inflight *in)
+/* ---- sendto 44 (off by default) ----
+ * sys_enter/exit_sendto, sendmsg, sendmmsg: the explicit destination and the byte count are
+ * read at entry (for sendmmsg: the first message's), the connected peer and the local end
+ * from the socket at exit. write()/writev() on a socket are not seen (file family). */
+static __always_inline void send_enter(struct trace_event_raw_sys_enter *ctx, int nargs, enum net_call call)
 {
-	if (in->nr == NR_sendto || in->nr == NR_recvfrom)
-		return (void *)in->args[4];
-	struct user_msghdr *m = (struct user_msghdr *)in->args[1];
-	void *name = NULL;
-	bpf_probe_read_user(&name, sizeof(name), &m->msg_name);
-	return name;
+	if (!should_trace(VE_SENDTO))
+		return;
+	__u64 a1 = ctx->args[1], a2 = ctx->args[2];
+	__u64 a4 = call == NET_CALL_PLAIN ? ctx->args[4] : 0, a5 = call == NET_CALL_PLAIN ? ctx->args[5] : 0;
+	barrier_var(a1);
+	barrier_var(a2);
+	struct net_msg m;
+	net_read_msg(&m, call, a1, a2, a4, a5, false);
+	stash_args_aux(VE_SENDTO, ctx, nargs, m.len);
+	net_stash_addr(m.namelen > 0 ? m.name : NULL, m.namelen);
 }
+SYS_ENTER(sendto, vigil_sendto_enter) { send_enter(ctx, 6, NET_CALL_PLAIN); return 0; }
+SYS_ENTER(sendmsg, vigil_sendmsg_enter) { send_enter(ctx, 3, NET_CALL_MSG); return 0; }
+SYS_ENTER(sendmmsg, vigil_sendmmsg_enter) { send_enter(ctx, 4, NET_CALL_MMSG); return 0; }
 
-/* The first data buffer of a send/recv. */
-static __always_inline void *msg_buf(struct inflight *in)
-{
-	if (in->nr == NR_sendto || in->nr == NR_recvfrom)
-		return (void *)in->args[1];
-	struct user_msghdr *m = (struct user_msghdr *)in->args[1];
-	struct iovec *iov = NULL;
-	void *base = NULL;
-	bpf_probe_read_user(&iov, sizeof(iov), &m->msg_iov);
-	if (iov)
-		bpf_probe_read_user(&base, sizeof(base), &iov->iov_base);
-	return base;
-}
-
-static __always_inline int msg_exit(struct trace_event_raw_sys_exit *ctx, __u32 type)
+static __always_inline int send_exit(struct trace_event_raw_sys_exit *ctx, enum net_call call)
 {
 	struct inflight in;
-	if (!take_args(type, &in))
+	if (!take_args(VE_SENDTO, &in))
 		return 0;
-	struct sock *sk = fd_sock(in.args[0]);
-	struct vigil_sockaddr local, remote;
-	sock_ends(sk, &local, &remote);
-	void *peer = ctx->ret >= 0 ? msg_peer(&in) : NULL;
-	if (peer)
-		read_user_sockaddr(&remote, peer);
-
-	if (type == VE_RECVFROM && is_enabled(VE_DNS) && ctx->ret >= 12 && remote.port == DNS_PORT &&
-	    sk && BPF_CORE_READ(sk, sk_protocol) == IPPROTO_UDP && in.nr != NR_recvmmsg) {
-		void *buf = msg_buf(&in);
-		__u8 h[4] = {};
-		bpf_probe_read_user(h, sizeof(h), buf);
-		struct vigil_dns *ev = record_begin(VE_DNS, sizeof(*ev));
-		if (ev) {
-			ev->res = ctx->ret;
-			ev->remote = remote;
-			ev->local = local;
-			ev->flags = (h[2] << 8) | h[3];
-			ev->opcode = (h[2] >> 3) & 0xf;
-			ev->rcode = h[3] & 0xf;
-			ev->pad = 0;
-			ev->pad2 = 0;
-			long n = ctx->ret - 12;
-			if (n > DNS_QUESTION_MAX)
-				n = DNS_QUESTION_MAX;
-			put_bytes(ev, &ev->query, buf + 12, n, 1);
-			record_submit(ev);
-		}
-	}
-	if (!is_enabled(type))
-		return 0;
-	struct vigil_msg *ev = record_begin(type, sizeof(*ev));
+	struct vigil_msg *ev = record_begin(VE_SENDTO, sizeof(*ev));
 	if (!ev)
 		return 0;
 	ev->res = ctx->ret;
+	ev->len = in.aux;
 	ev->fd = in.args[0];
-	ev->pad = 0;
-	ev->len = (in.nr == NR_sendto || in.nr == NR_recvfrom) ? in.args[2] : 0;
-	ev->remote = remote;
-	ev->local = local;
+	ev->vlen = call == NET_CALL_MMSG ? in.args[2] : 1;
+	struct sock *sk = net_fd_sock(in.args[0]);
+	net_sock_end(ev, sk, false, &ev->local, &ev->local_path);
+	net_put_stashed(ev, &ev->remote, &ev->remote_path);
+	if (!ev->remote.family) /* no explicit destination: the connected peer */
+		net_sock_end(ev, sk, true, &ev->remote, &ev->remote_path);
 	record_submit(ev);
 	return 0;
 }
+SYS_EXIT(sendto, vigil_sendto_exit) { return send_exit(ctx, NET_CALL_PLAIN); }
+SYS_EXIT(sendmsg, vigil_sendmsg_exit) { return send_exit(ctx, NET_CALL_MSG); }
+SYS_EXIT(sendmmsg, vigil_sendmmsg_exit) { return send_exit(ctx, NET_CALL_MMSG); }
 
-STASH_ENTER(sendto, 6, VE_SENDTO, vigil_sendto_enter)
-STASH_ENTER(sendmsg, 3, VE_SENDTO, vigil_sendmsg_enter)
-STASH_ENTER(sendmmsg, 4, VE_SENDTO, vigil_sendmmsg_enter)
-SYS_EXIT(sendto, vigil_sendto_exit) { return msg_exit(ctx, VE_SENDTO); }
-SYS_EXIT(sendmsg, vigil_sendmsg_exit) { return msg_exit(ctx, VE_SENDTO); }
-SYS_EXIT(sendmmsg, vigil_sendmmsg_exit) { return msg_exit(ctx, VE_SENDTO); }
-
-/* Receives feed both recvfrom (off by default) and DNS (on): when only DNS is wanted, only
- * UDP sockets are kept at entry, so TCP traffic costs one fd lookup. */
-static __always_inline int recv_enter(struct trace_event_raw_sys_enter *ctx, int nargs)
+/* ---- DNS 601 ----
+ * Elkeid reads DNS answers in a kprobe on udp_recvmsg; here the same bytes are in the caller's
+ * buffer once the receive has copied them: at the exit of recvfrom/recvmsg/recvmmsg (below), and
+ * for read()/readv() on a connected socket at tp_btf/sock_recv_length (vigil_dns_recv). Both
+ * run in the receiving process's context and see the answer (rcode is only in answers). Kept:
+ * UDP answers (QR set) from port 53 or 5353, as Elkeid; the raw question goes to user space,
+ * which decodes the name. Not seen: DNS over TCP, messages of a recvmmsg after the first,
+ * io_uring receives. */
+static __always_inline bool dns_port(__u16 port)
 {
-	if (!should_trace_any(VE_RECVFROM, VE_DNS))
+	return port == DNS_PORT || port == MDNS_PORT;
+}
+
+/* Report buf (n bytes received by a call that returned res on fd) if it is a DNS answer. */
+static __always_inline void dns_emit(long res, int fd, struct vigil_sockaddr *remote, struct sock *sk,
+				     void *buf, __u64 n)
+{
+	if (n < DNS_HEADER + 5) /* header, root name, type, class */
+		return;
+	__u8 h[4] = {};
+	if (bpf_probe_read_user(h, sizeof(h), buf) || !(h[2] & 0x80)) /* QR: answers only */
+		return;
+	struct vigil_dns *ev = record_begin(VE_DNS, sizeof(*ev));
+	if (!ev)
+		return;
+	ev->res = res;
+	ev->remote = *remote;
+	net_inet_end(sk, false, &ev->local);
+	ev->flags = (h[2] << 8) | h[3];
+	ev->opcode = (h[2] >> 3) & 0xf;
+	ev->rcode = h[3] & 0xf;
+	ev->pad = 0;
+	ev->fd = fd;
+	n -= DNS_HEADER;
+	if (n > DNS_QUESTION_MAX)
+		n = DNS_QUESTION_MAX;
+	put_bytes(ev, &ev->query, buf + DNS_HEADER, n, 1);
+	record_submit(ev);
+}
+
+/* From a recv* exit: the sender (explicit, or the connected peer) must be port 53/5353. */
+static __always_inline void dns_report(struct trace_event_raw_sys_exit *ctx, struct inflight *in,
+				       struct net_msg *m, struct sock *sk, bool explicit, enum net_call call)
+{
+	struct vigil_sockaddr remote;
+	if (explicit)
+		net_user_sa(&remote, m->name, m->namelen);
+	else
+		net_inet_end(sk, true, &remote);
+	if (!dns_port(remote.port))
+		return;
+	__u64 n = call == NET_CALL_MMSG ? m->msg_len : ctx->ret;
+	if (n > m->buflen)
+		n = m->buflen;
+	dns_emit(ctx->ret, in->args[0], &remote, sk, m->buf, n);
+}
+
+#define NR_read 0
+#define NR_readv 19
+#define NR_recvfrom 45
+#define NR_recvmsg 47
+#define NR_recvmmsg 299
+
+/* What a recv* stash is for (inflight.aux): the recvfrom event (set at entry), and/or a DNS
+ * answer (set by vigil_dns_recv once the socket qualified). */
+#define RECV_FOR_EVENT 1
+#define RECV_FOR_DNS 2
+
+/* tp_btf/sock_recv_length: every socket receive (sock_recvmsg), in the reader's context after
+ * the copy, with the socket and the byte count; only UDP sockets unconnected or connected to
+ * port 53/5353 go further, so other traffic costs a few loads here (no syscall-entry program
+ * runs for DNS). read()/readv() answers are reported here, their buffer taken from the
+ * syscall's registers (Go's resolver reads its connected socket); for recvfrom/recvmsg/recvmmsg
+ * the arguments are kept for the exit, where the sender's address has reached user memory. */
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(vigil_dns_recv, struct sock *sk, int ret, int flags)
+{
+	if (ret < DNS_HEADER + 5 || sk->sk_protocol != IPPROTO_UDP)
 		return 0;
-	if (!is_enabled(VE_RECVFROM)) {
-		struct sock *sk = fd_sock(ctx->args[0]);
-		if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP)
+	__u16 dport = __builtin_bswap16(sk->__sk_common.skc_dport);
+	if (dport && !dns_port(dport))
+		return 0;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	long nr = regs->orig_ax;
+	bool read = nr == NR_read || nr == NR_readv;
+	if (!(read && dport) && nr != NR_recvfrom && nr != NR_recvmsg && nr != NR_recvmmsg)
+		return 0;
+	if (!should_trace(VE_DNS))
+		return 0;
+	if (!read) {
+		struct inflight *in = inflight_slot(true);
+		if (!in)
 			return 0;
+		if (in->type == VE_RECVFROM) { /* already kept at entry for the recvfrom event */
+			in->aux |= RECV_FOR_DNS;
+			return 0;
+		}
+		in->type = VE_RECVFROM;
+		in->nr = nr;
+		in->aux = RECV_FOR_DNS;
+		in->args[0] = regs->di;
+		in->args[1] = regs->si;
+		in->args[2] = regs->dx;
+		in->args[3] = regs->r10;
+		in->args[4] = regs->r8;
+		in->args[5] = regs->r9;
+		return 0;
 	}
-	stash_args(VE_RECVFROM, ctx, nargs);
+	void *buf = (void *)regs->si;
+	__u64 len = regs->dx;
+	if (nr == NR_readv) {
+		struct iovec iov = {};
+		bpf_probe_read_user(&iov, sizeof(iov), buf);
+		buf = iov.iov_base;
+		len = iov.iov_len;
+	}
+	struct vigil_sockaddr remote;
+	net_inet_end(sk, true, &remote);
+	dns_emit(ret, regs->di, &remote, sk, buf, (__u64)ret < len ? (__u64)ret : len);
 	return 0;
 }
-SYS_ENTER(recvfrom, vigil_recvfrom_enter) { return recv_enter(ctx, 6); }
-SYS_ENTER(recvmsg, vigil_recvmsg_enter) { return recv_enter(ctx, 3); }
-SYS_ENTER(recvmmsg, vigil_recvmmsg_enter) { return recv_enter(ctx, 5); }
-SYS_EXIT(recvfrom, vigil_recvfrom_exit) { return msg_exit(ctx, VE_RECVFROM); }
-SYS_EXIT(recvmsg, vigil_recvmsg_exit) { return msg_exit(ctx, VE_RECVFROM); }
-SYS_EXIT(recvmmsg, vigil_recvmmsg_exit) { return msg_exit(ctx, VE_RECVFROM); }
+
+/* ---- recvfrom 45 (off by default) and DNS 601 ----
+ * sys_enter/exit_recvfrom, recvmsg, recvmmsg: the sender as the kernel returned it (or the
+ * connected peer), the byte count asked for, the local end. The exits also serve DNS (with
+ * arguments kept by vigil_dns_recv); read()/write() on sockets are not seen here. */
+static __always_inline void recv_enter(struct trace_event_raw_sys_enter *ctx, int nargs)
+{
+	if (should_trace(VE_RECVFROM))
+		stash_args_aux(VE_RECVFROM, ctx, nargs, RECV_FOR_EVENT);
+}
+SYS_ENTER(recvfrom, vigil_recvfrom_enter) { recv_enter(ctx, 6); return 0; }
+SYS_ENTER(recvmsg, vigil_recvmsg_enter) { recv_enter(ctx, 3); return 0; }
+SYS_ENTER(recvmmsg, vigil_recvmmsg_enter) { recv_enter(ctx, 5); return 0; }
+
+static __always_inline int recv_exit(struct trace_event_raw_sys_exit *ctx, enum net_call call)
+{
+	struct inflight in;
+	if (!take_args(VE_RECVFROM, &in))
+		return 0;
+	long ret = ctx->ret;
+	struct sock *sk = net_fd_sock(in.args[0]);
+	struct net_msg m;
+	net_read_msg(&m, call, in.args[1], in.args[2], in.args[4], in.args[5], true);
+	/* the sender's address, when the kernel wrote one (it returns length 0 for TCP) */
+	bool explicit = ret >= 0 && m.name && m.namelen > 0;
+	if ((in.aux & RECV_FOR_DNS) && ret > 0 && sk && is_enabled(VE_DNS))
+		dns_report(ctx, &in, &m, sk, explicit, call);
+	if (!(in.aux & RECV_FOR_EVENT) || !is_enabled(VE_RECVFROM))
+		return 0;
+	struct vigil_msg *ev = record_begin(VE_RECVFROM, sizeof(*ev));
+	if (!ev)
+		return 0;
+	ev->res = ret;
+	ev->len = m.len;
+	ev->fd = in.args[0];
+	ev->vlen = m.vlen;
+	net_sock_end(ev, sk, false, &ev->local, &ev->local_path);
+	if (explicit)
+		net_put_user_addr(ev, &ev->remote, &ev->remote_path, m.name, m.namelen);
+	else
+		net_sock_end(ev, sk, true, &ev->remote, &ev->remote_path);
+	record_submit(ev);
+	return 0;
+}
+SYS_EXIT(recvfrom, vigil_recvfrom_exit) { return recv_exit(ctx, NET_CALL_PLAIN); }
+SYS_EXIT(recvmsg, vigil_recvmsg_exit) { return recv_exit(ctx, NET_CALL_MSG); }
+SYS_EXIT(recvmmsg, vigil_recvmmsg_exit) { return recv_exit(ctx, NET_CALL_MMSG); }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -1,10 +1,51 @@
 // Event specifications of the network family. Mirror of bpf/events/net.h (offsets are checked
 // against the object's BTF by test/collector/btf-layout.test.ts).
-import type { EventSpec } from "./types.ts";
+import type { EventSpec, Derive } from "./types.ts";
 import { fld, RES, sockFields, progs } from "./common.ts";
 
-const conn = [RES, fld("fd", 160, "i32"), ...sockFields(168, "remote", 192, "local")];
-const msg = [RES, fld("len", 160, "u64"), fld("fd", 168, "i32"), ...sockFields(176, "remote", 200, "local")];
+const AF_UNIX = "1";
+const latin1 = new TextDecoder("latin1");
+const utf8 = new TextDecoder();
+
+/** The bytes of a struct vigil_str at off (raw: AF_UNIX names and DNS questions are not text). */
+function rawStr(rec: DataView, off: number): Uint8Array {
+  const soff = rec.getUint16(off, true);
+  const len = rec.getUint16(off + 2, true);
+  if (len === 0 || soff + len > rec.byteLength) return new Uint8Array(0);
+  return new Uint8Array(rec.buffer, rec.byteOffset + soff, len);
+}
+
+/** sun_path bytes → "/path", or "@name" for an abstract name (leading NUL), as ss prints them. */
+export function unixName(b: Uint8Array): string {
+  if (b.length === 0) return "";
+  if (b[0] === 0) return "@" + latin1.decode(b.subarray(1)).replace(/\0+$/, "").replaceAll("\0", "@");
+  const n = b.indexOf(0);
+  return utf8.decode(n < 0 ? b : b.subarray(0, n));
+}
+
+/** AF_UNIX ends: the paths (struct vigil_str members at remoteOff / localOff) become dip / sip. */
+function unixPaths(remoteOff: number | undefined, localOff: number): Derive {
+  return (rec, f) => {
+    if (f.sa_family === AF_UNIX) {
+      if (remoteOff !== undefined) f.dip = unixName(rawStr(rec, remoteOff));
+      f.sip = unixName(rawStr(rec, localOff));
+    }
+    delete f.remote_path;
+    delete f.local_path;
+  };
+}
+
+// struct vigil_conn: res 152, fd 160, remote 168, local 192, remote_path 216, local_path 220
+const conn = [
+  RES, fld("fd", 160, "i32"), ...sockFields(168, "remote", 192, "local"),
+  fld("remote_path", 216, "str"), fld("local_path", 220, "str"),
+];
+// struct vigil_msg: res 152, len 160, fd 168, vlen 172, remote 176, local 200, paths 224/228
+const msg = [
+  RES, fld("len", 160, "u64"), fld("fd", 168, "i32"), fld("vlen", 172, "u32"),
+  ...sockFields(176, "remote", 200, "local"),
+  fld("remote_path", 224, "str"), fld("local_path", 228, "str"),
+];
 
 /** The question section of a DNS message → dotted name and query type (bounded, never throws). */
 export function parseDnsQuestion(b: Uint8Array): { name: string; qtype: number } {
@@ -17,7 +58,7 @@ export function parseDnsQuestion(b: Uint8Array): { name: string; qtype: number }
       break;
     }
     if (n > 63 || i + 1 + n > b.length) return { name: labels.join("."), qtype: 0 }; // compressed or cut
-    labels.push(new TextDecoder().decode(b.subarray(i + 1, i + 1 + n)));
+    labels.push(latin1.decode(b.subarray(i + 1, i + 1 + n)));
     i += 1 + n;
   }
   const qtype = i + 2 <= b.length ? (b[i] << 8) | b[i + 1] : 0;
@@ -26,35 +67,40 @@ export function parseDnsQuestion(b: Uint8Array): { name: string; qtype: number }
 
 export const networkEvents: EventSpec[] = [
   {
-    name: "connect", dt: 42, family: "network", struct: "vigil_conn", size: 216, defaultOn: true,
-    programs: progs("connect"), fields: conn,
-    summary: "connect (dip/dport as requested, sip/sport the socket's local end)",
+    name: "connect", dt: 42, family: "network", struct: "vigil_conn", size: 224, defaultOn: true,
+    programs: progs("connect"), fields: conn, derive: unixPaths(216, 220),
+    summary: "connect (dip/dport as requested, sip/sport the socket's local end; AF_UNIX path in dip)",
   },
   {
-    name: "accept", dt: 43, family: "network", struct: "vigil_conn", size: 216, defaultOn: true,
-    programs: progs("accept", "accept4"), fields: conn,
-    summary: "accept, accept4 (res = the new fd)",
+    name: "accept", dt: 43, family: "network", struct: "vigil_conn", size: 224, defaultOn: true,
+    programs: progs("accept", "accept4"), fields: conn, derive: unixPaths(216, 220),
+    summary: "accept, accept4 (res = the new fd; dip/dport the peer, sip/sport the local end)",
   },
   {
-    name: "bind", dt: 49, family: "network", struct: "vigil_bind", size: 192, defaultOn: true,
+    name: "bind", dt: 49, family: "network", struct: "vigil_bind", size: 200, defaultOn: true,
     programs: progs("bind"),
-    fields: [RES, fld("fd", 160, "i32"), fld("sa_family", 168, "sa_family", "local"), fld("sip", 168, "sa_ip", "local"), fld("sport", 168, "sa_port", "local")],
-    summary: "bind",
+    fields: [
+      RES, fld("fd", 160, "i32"),
+      fld("sa_family", 168, "sa_family", "local"), fld("sip", 168, "sa_ip", "local"), fld("sport", 168, "sa_port", "local"),
+      fld("local_path", 192, "str"),
+    ],
+    derive: unixPaths(undefined, 192),
+    summary: "bind (sip/sport as requested; AF_UNIX path in sip)",
   },
   {
-    name: "sendto", dt: 44, family: "network", struct: "vigil_msg", size: 224, defaultOn: false,
-    programs: progs("sendto", "sendmsg", "sendmmsg"), fields: msg,
-    summary: "sendto, sendmsg, sendmmsg (high volume)",
+    name: "sendto", dt: 44, family: "network", struct: "vigil_msg", size: 232, defaultOn: false,
+    programs: progs("sendto", "sendmsg", "sendmmsg"), fields: msg, derive: unixPaths(224, 228),
+    summary: "sendto, sendmsg, sendmmsg (high volume; dip/dport explicit or connected peer)",
   },
   {
-    name: "recvfrom", dt: 45, family: "network", struct: "vigil_msg", size: 224, defaultOn: false,
-    programs: progs("recvfrom", "recvmsg", "recvmmsg"), fields: msg,
-    summary: "recvfrom, recvmsg, recvmmsg (high volume)",
+    name: "recvfrom", dt: 45, family: "network", struct: "vigil_msg", size: 232, defaultOn: false,
+    programs: progs("recvfrom", "recvmsg", "recvmmsg"), fields: msg, derive: unixPaths(224, 228),
+    summary: "recvfrom, recvmsg, recvmmsg (high volume; dip/dport the sender or connected peer)",
   },
   {
-    name: "getpeername", dt: 52, family: "network", struct: "vigil_conn", size: 216, defaultOn: true,
-    programs: progs("getpeername"), fields: conn,
-    summary: "getpeername",
+    name: "getpeername", dt: 52, family: "network", struct: "vigil_conn", size: 224, defaultOn: true,
+    programs: progs("getpeername"), fields: conn, derive: unixPaths(216, 220),
+    summary: "getpeername (dip/dport the address returned)",
   },
   {
     name: "socketpair", dt: 53, family: "network", struct: "vigil_socketpair", size: 176, defaultOn: true,
@@ -64,18 +110,19 @@ export const networkEvents: EventSpec[] = [
   },
   {
     name: "dns", dt: 601, family: "network", struct: "vigil_dns", size: 224, defaultOn: true,
-    programs: progs("recvfrom", "recvmsg", "recvmmsg"),
+    // the recv* exits (arguments kept by the tp_btf program, not by the entries) and read/readv
+    programs: ["vigil_dns_recv", "vigil_recvfrom_exit", "vigil_recvmsg_exit", "vigil_recvmmsg_exit"],
     fields: [
       RES, ...sockFields(160, "remote", 184, "local"),
       fld("opcode", 208, "u16"), fld("rcode", 210, "u16"), fld("flags", 212, "u16"), fld("query", 216, "str"),
+      fld("fd", 220, "i32"),
     ],
     derive(rec, f) {
-      const off = rec.getUint16(216, true);
-      const len = rec.getUint16(218, true);
-      const q = off + len <= rec.byteLength ? parseDnsQuestion(new Uint8Array(rec.buffer, rec.byteOffset + off, len)) : { name: "", qtype: 0 };
+      const q = parseDnsQuestion(rawStr(rec, 216));
       f.query = q.name;
       f.qtype = String(q.qtype);
+      f.qr = String(Number(f.flags) >> 15); // Elkeid's field; only answers (1) are reported
     },
-    summary: "DNS answers received from port 53 over UDP: query, qtype, opcode, rcode",
+    summary: "DNS answers received over UDP from port 53/5353 (recvfrom/recvmsg/recvmmsg, read/readv): query, qtype, opcode, rcode",
   },
 ];

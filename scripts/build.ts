@@ -1,6 +1,7 @@
 // Builds Vigil: BPF objects (one per bpf/*.bpf.c, linked into build/bpf/vigil.bpf.o), the
 // embedded libraries (build/lib), then the self-contained executables in dist/.
-// Usage: bun scripts/build.ts [--bpf-only] [--skip-bpf] [--out DIR --only FAMILY,...]
+// Usage: bun scripts/build.ts [--bpf-only] [--skip-bpf] [--proto-only] [--agent-only] [--server-only]
+//        [--out DIR --only FAMILY,...]
 import { $ } from "bun";
 import { mkdirSync, readdirSync, copyFileSync, statSync, existsSync } from "node:fs";
 import { join } from "node:path";
@@ -84,6 +85,24 @@ export function copyLibs(): void {
   }
 }
 
+/**
+ * Generates src/common/gen/proto.{js,d.ts} from proto/*.proto (protobufjs static code: works in
+ * a compiled binary, where protobuf.load of a path does not). int64 fields decode as numbers.
+ * The output is not committed; every build and the type check start here.
+ */
+export async function genProto(): Promise<void> {
+  const out = join(root, "src/common/gen");
+  mkdirSync(out, { recursive: true });
+  const protos = readdirSync(join(root, "proto")).filter((f) => f.endsWith(".proto")).sort().map((f) => join(root, "proto", f));
+  const js = join(out, "proto.js");
+  const newest = Math.max(...protos.map((p) => statSync(p).mtimeMs), statSync(join(root, "scripts/build.ts")).mtimeMs);
+  if (existsSync(js) && existsSync(join(out, "proto.d.ts")) && statSync(js).mtimeMs > newest) return;
+  step("protobuf code (pbjs static-module + pbts)");
+  const bin = join(root, "node_modules/.bin");
+  await $`${bin}/pbjs -t static-module -w es6 --force-number --no-create --no-verify --no-delimited --no-convert -o ${js} ${protos}`.quiet();
+  await $`${bin}/pbts --no-comments -o ${join(out, "proto.d.ts")} ${js}`.quiet();
+}
+
 async function compile(entry: string, extra: string[], outfile: string, define: Record<string, string> = {}): Promise<void> {
   step(`compile ${outfile}`);
   const res = await Bun.build({
@@ -101,18 +120,23 @@ async function compile(entry: string, extra: string[], outfile: string, define: 
 }
 
 if (import.meta.main) {
-  if (!args.has("--skip-bpf")) {
+  await genProto();
+  if (args.has("--proto-only")) process.exit(0);
+  if (!args.has("--skip-bpf") && !args.has("--server-only")) {
     // --out DIR --only fam1,fam2: a partial object for one family's tests (VIGIL_BPF_OBJECT).
     const out = argValue("--out");
     await buildBpf(out ? join(process.cwd(), out) : undefined, argValue("--only")?.split(","));
     copyLibs();
   }
-  if (!args.has("--bpf-only")) {
-    mkdirSync(join(root, "dist"), { recursive: true });
+  if (!args.has("--bpf-only")) mkdirSync(join(root, "dist"), { recursive: true });
+  if (!args.has("--bpf-only") && !args.has("--server-only")) {
     // Extra entry points are embedded relative to the entries' common directory (src/agent);
     // the worker is then opened by that relative path.
     await compile("src/agent/main.ts", ["src/agent/collector/ring-worker.ts"], "dist/vigil-agent", {
       VIGIL_RING_WORKER: JSON.stringify("./collector/ring-worker.ts"),
     });
+  }
+  if (!args.has("--bpf-only") && !args.has("--agent-only")) {
+    await compile("src/server/main.ts", [], "dist/vigil-server");
   }
 }

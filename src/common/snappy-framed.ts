@@ -1,0 +1,102 @@
+// The snappy framing format (github.com/google/snappy framing_format.txt), which Elkeid agents
+// use as their gRPC "snappy" compression (golang/snappy NewBufferedWriter/NewReader). Block
+// (de)compression is snappyjs; this module adds the chunk framing and masked CRC-32C checks.
+// decode() refuses a stream whose output would exceed maxBytes before decompressing more.
+// @ts-ignore snappyjs ships no types; its API is compress(bytes) and uncompress(bytes, max)
+import * as snappy from "snappyjs";
+
+const STREAM_ID = Buffer.from([0xff, 0x06, 0x00, 0x00, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59]); // "sNaPpY"
+const MAX_CHUNK_DATA = 65536;
+
+const CRC32C_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let i = 0; i < 256; i++) {
+    let c = i;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    t[i] = c >>> 0;
+  }
+  return t;
+})();
+
+export function crc32c(buf: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < buf.length; i++) c = CRC32C_TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function masked(buf: Uint8Array): number {
+  const c = crc32c(buf);
+  return ((((c >>> 15) | (c << 17)) >>> 0) + 0xa282ead8) >>> 0;
+}
+
+export class SnappyFrameError extends Error {
+  constructor(msg: string) {
+    super(`snappy framing: ${msg}`);
+    this.name = "SnappyFrameError";
+  }
+}
+
+/** Decompress a whole framed stream. Throws SnappyFrameError on any malformed input. */
+export function decodeFramed(input: Uint8Array, maxBytes: number): Buffer {
+  const parts: Buffer[] = [];
+  let total = 0;
+  let pos = 0;
+  let sawId = false;
+  while (pos < input.length) {
+    if (pos + 4 > input.length) throw new SnappyFrameError("truncated chunk header");
+    const type = input[pos];
+    const len = input[pos + 1] | (input[pos + 2] << 8) | (input[pos + 3] << 16);
+    const start = pos + 4;
+    const end = start + len;
+    if (end > input.length) throw new SnappyFrameError(`chunk of ${len} bytes runs past the end`);
+    const body = input.subarray(start, end);
+    pos = end;
+    if (type === 0xff) {
+      if (len !== 6 || Buffer.compare(Buffer.from(body), STREAM_ID.subarray(4)) !== 0) throw new SnappyFrameError("bad stream identifier");
+      sawId = true;
+      continue;
+    }
+    if (!sawId) throw new SnappyFrameError("missing stream identifier");
+    if (type === 0x00 || type === 0x01) {
+      if (len < 4) throw new SnappyFrameError("data chunk shorter than its checksum");
+      const want = (body[0] | (body[1] << 8) | (body[2] << 16) | (body[3] << 24)) >>> 0;
+      let data: Buffer;
+      if (type === 0x00) {
+        try {
+          data = Buffer.from(snappy.uncompress(body.subarray(4), Math.min(MAX_CHUNK_DATA, maxBytes - total)));
+        } catch (e) {
+          throw new SnappyFrameError(`corrupt compressed chunk (${(e as Error).message})`);
+        }
+      } else {
+        data = Buffer.from(body.subarray(4));
+        if (data.length > MAX_CHUNK_DATA) throw new SnappyFrameError("uncompressed chunk over 65536 bytes");
+      }
+      if (masked(data) !== want) throw new SnappyFrameError("checksum mismatch");
+      total += data.length;
+      if (total > maxBytes) throw new SnappyFrameError(`decompressed size exceeds ${maxBytes} bytes`);
+      parts.push(data);
+    } else if (type >= 0x02 && type <= 0x7f) {
+      throw new SnappyFrameError(`reserved unskippable chunk type 0x${type.toString(16)}`);
+    } // 0x80-0xfe: skippable (padding and reserved)
+  }
+  if (!sawId) throw new SnappyFrameError("empty stream");
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts, total);
+}
+
+/** Compress into the framing format (what an Elkeid agent sends). */
+export function encodeFramed(data: Uint8Array): Buffer {
+  const out: Buffer[] = [STREAM_ID];
+  for (let off = 0; off < data.length || (off === 0 && data.length === 0); off += MAX_CHUNK_DATA) {
+    const chunk = data.subarray(off, off + MAX_CHUNK_DATA);
+    const comp = Buffer.from(snappy.compress(chunk));
+    const useComp = comp.length < chunk.length;
+    const payload = useComp ? comp : Buffer.from(chunk);
+    const hdr = Buffer.alloc(8);
+    hdr[0] = useComp ? 0x00 : 0x01;
+    hdr.writeUIntLE(payload.length + 4, 1, 3);
+    hdr.writeUInt32LE(masked(chunk), 4);
+    out.push(hdr, payload);
+    if (data.length === 0) break;
+  }
+  return Buffer.concat(out);
+}

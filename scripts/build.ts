@@ -119,6 +119,19 @@ async function compile(entry: string, extra: string[], outfile: string, define: 
   step(`${outfile}: ${(statSync(join(root, outfile)).size / 1048576).toFixed(1)} MiB`);
 }
 
+/** build/agent-sim: the simulated Elkeid agent in Go (scripts/bench/agent-sim), for the AC's
+ * snappy interop test and its benchmark. */
+export async function buildAgentSim(): Promise<void> {
+  const dir = join(root, "scripts/bench/agent-sim");
+  const out = join(root, "build/agent-sim");
+  const srcs = readdirSync(dir).filter((f) => f.endsWith(".go") || f === "go.mod" || f === "go.sum");
+  if (existsSync(out) && srcs.every((f) => statSync(join(dir, f)).mtimeMs < statSync(out).mtimeMs)) return;
+  const go = Bun.which("go") ?? (existsSync("/usr/local/go/bin/go") ? "/usr/local/go/bin/go" : undefined);
+  if (!go) throw new Error("go is missing: run scripts/setup");
+  step("go build build/agent-sim");
+  await $`${go} build -o ${out} .`.cwd(dir).env({ ...process.env, GOTOOLCHAIN: "auto", GOFLAGS: "-mod=readonly" } as Record<string, string>);
+}
+
 if (import.meta.main) {
   await genProto();
   if (args.has("--proto-only")) process.exit(0);
@@ -138,5 +151,6 @@ if (import.meta.main) {
   }
   if (!args.has("--bpf-only") && !args.has("--agent-only")) {
     await compile("src/server/main.ts", [], "dist/vigil-server");
+    await buildAgentSim();
   }
 }

@@ -63,7 +63,7 @@ export function decodeFramed(input: Uint8Array, maxBytes: number): Buffer {
       let data: Buffer;
       if (type === 0x00) {
         try {
-          data = Buffer.from(snappy.uncompress(body.subarray(4), Math.min(MAX_CHUNK_DATA, maxBytes - total)));
+          data = Buffer.from(snappy.uncompress(body.subarray(4), MAX_CHUNK_DATA)); // the size limit is checked below
         } catch (e) {
           throw new SnappyFrameError(`corrupt compressed chunk (${(e as Error).message})`);
         }

@@ -1,0 +1,324 @@
+// One simulated agent: its own grpc.ClientConn (own TLS connection), one Transfer stream,
+// a batch every 100 ms, a heartbeat (1000) at start and every 60 s, ack and command handling.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
+)
+
+const (
+	batchInterval     = 100 * time.Millisecond
+	heartbeatInterval = 60 * time.Second
+	heartbeatType     = 1000
+	benchTokenPrefix  = "bench:"
+	transferMethod    = "/grpc.Transfer/Transfer"
+	backoffMin        = time.Second
+	backoffMax        = 10 * time.Second
+)
+
+var transferDesc = &grpc.StreamDesc{StreamName: "Transfer", ServerStreams: true, ClientStreams: true}
+
+type pendingBatch struct {
+	seq     uint64
+	records int
+}
+
+type agent struct {
+	cfg   *config
+	st    *stats
+	index int
+	id    agentIdentity
+
+	mu      sync.Mutex
+	pending []pendingBatch // sent, not yet acknowledged (only with -seq)
+
+	seq       uint64 // last batch seq sent
+	recordSeq uint64 // last record counter (-records-field-seq)
+	credit    float64
+	nextHB    time.Time
+}
+
+func newAgent(cfg *config, st *stats, i int) *agent {
+	return &agent{cfg: cfg, st: st, index: i, id: agentIdentity{
+		agentID:      fmt.Sprintf("%s-%d", cfg.idPrefix, i),
+		intranetIPv4: []string{fmt.Sprintf("10.%d.%d.%d", (i>>16)&255, (i>>8)&255, i&255)},
+		hostname:     fmt.Sprintf("%s-host-%d", cfg.idPrefix, i),
+		version:      cfg.version,
+		product:      cfg.product,
+	}}
+}
+
+func (a *agent) pendingCount() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.pending)
+}
+
+// run keeps one connection (and a stream on it) until ctx ends; sendCtx ends the sending.
+func (a *agent) run(ctx, sendCtx context.Context, conn *grpc.ClientConn) {
+	backoff := backoffMin
+	for ctx.Err() == nil && sendCtx.Err() == nil {
+		if err := a.waitReady(ctx, conn); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			a.st.connectErrors.Add(1)
+			a.st.noteError("connect", err)
+		} else {
+			a.st.addConnected(1)
+			err := a.session(ctx, sendCtx, conn)
+			a.st.addConnected(-1)
+			if err == nil || ctx.Err() != nil {
+				return
+			}
+			a.st.streamErrors.Add(1)
+			a.st.noteError("stream", err)
+			backoff = backoffMin
+		}
+		// spread reconnections: a random wait in [backoff/2, backoff)
+		wait := backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)))
+		select {
+		case <-ctx.Done():
+			return
+		case <-sendCtx.Done():
+			return
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, backoffMax)
+	}
+}
+
+// waitReady connects and waits until the transport (TLS + HTTP/2 preface) is up.
+func (a *agent) waitReady(ctx context.Context, conn *grpc.ClientConn) error {
+	tctx, cancel := context.WithTimeout(ctx, a.cfg.connectTimeout)
+	defer cancel()
+	conn.Connect()
+	for {
+		s := conn.GetState()
+		switch s {
+		case connectivity.Ready:
+			return nil
+		case connectivity.TransientFailure:
+			return errors.New("transient failure (TLS or TCP refused)")
+		case connectivity.Shutdown:
+			return errors.New("connection shut down")
+		case connectivity.Idle:
+			conn.Connect()
+		}
+		if !conn.WaitForStateChange(tctx, s) {
+			return fmt.Errorf("not connected after %s (state %s)", a.cfg.connectTimeout, s)
+		}
+	}
+}
+
+// session runs one Transfer stream. It returns nil when the run ended normally.
+func (a *agent) session(ctx, sendCtx context.Context, conn *grpc.ClientConn) error {
+	opts := []grpc.CallOption{grpc.ForceCodec(rawCodec{})}
+	if a.cfg.compress != "none" {
+		opts = append(opts, grpc.UseCompressor(a.cfg.compress))
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := conn.NewStream(sctx, transferDesc, transferMethod, opts...)
+	if err != nil {
+		return fmt.Errorf("open stream: %w", err)
+	}
+	recvErr := make(chan error, 1)
+	go func() { recvErr <- a.receive(stream) }()
+
+	a.nextHB = time.Now() // heartbeat first: the first message names the agent
+	if err := a.sendDue(stream); err != nil {
+		return a.endSession(err, recvErr)
+	}
+	// random phase so 10,000 agents do not tick together
+	phase := time.Duration(rand.Int64N(int64(batchInterval)))
+	select {
+	case <-time.After(phase):
+	case <-sendCtx.Done():
+	case err := <-recvErr:
+		return a.streamEnded(err, sendCtx)
+	}
+	t := time.NewTicker(batchInterval)
+	defer t.Stop()
+	for sendCtx.Err() == nil {
+		select {
+		case <-t.C:
+			if err := a.sendDue(stream); err != nil {
+				return a.endSession(err, recvErr)
+			}
+		case <-sendCtx.Done():
+		case err := <-recvErr:
+			return a.streamEnded(err, sendCtx)
+		}
+	}
+	// sending is over: keep receiving acks until ctx ends (the drain phase)
+	select {
+	case <-ctx.Done():
+		_ = stream.CloseSend()
+		return nil
+	case err := <-recvErr:
+		if err == nil {
+			return nil
+		}
+		return a.streamEnded(err, sendCtx)
+	}
+}
+
+func (a *agent) endSession(sendErr error, recvErr <-chan error) error {
+	a.st.sendErrors.Add(1)
+	a.dropPending()
+	// SendMsg returns io.EOF when the stream failed; the real status comes from RecvMsg
+	select {
+	case err := <-recvErr:
+		if err != nil {
+			return err
+		}
+	case <-time.After(time.Second):
+	}
+	return fmt.Errorf("send: %w", sendErr)
+}
+
+func (a *agent) streamEnded(err error, sendCtx context.Context) error {
+	a.dropPending()
+	if err == nil {
+		if sendCtx.Err() != nil {
+			return nil
+		}
+		return errors.New("server closed the stream")
+	}
+	return err
+}
+
+func (a *agent) dropPending() {
+	a.mu.Lock()
+	for _, p := range a.pending {
+		a.st.unackedAtError.Add(int64(p.records))
+	}
+	a.pending = a.pending[:0]
+	a.mu.Unlock()
+}
+
+// sendDue sends the records due this tick (and the heartbeat when due), if any.
+func (a *agent) sendDue(stream grpc.ClientStream) error {
+	now := time.Now()
+	a.credit += a.cfg.rate * batchInterval.Seconds()
+	n := int(a.credit)
+	a.credit -= float64(n)
+	hb := !now.Before(a.nextHB)
+	if n == 0 && !hb {
+		return nil
+	}
+	ts := now.Unix()
+	var b []byte
+	if hb {
+		b = appendRecord(b, heartbeatType, ts, appendPayload(nil, a.heartbeatFields()))
+		a.nextHB = now.Add(heartbeatInterval)
+	}
+	for i := 0; i < n; i++ {
+		a.recordSeq++
+		b = appendRecord(b, a.cfg.dataType, ts, appendPayload(nil, a.recordFields()))
+	}
+	records := n
+	if hb {
+		records++
+	}
+	var seq uint64
+	if a.cfg.seq {
+		a.seq++
+		seq = a.seq
+		a.mu.Lock()
+		a.pending = append(a.pending, pendingBatch{seq: seq, records: records})
+		a.mu.Unlock()
+	}
+	b = appendIdentity(b, &a.id, seq)
+	if err := stream.SendMsg(&b); err != nil {
+		return err
+	}
+	a.st.batchesSent.Add(1)
+	a.st.recordsSent.Add(int64(records))
+	if hb {
+		a.st.heartbeatsSent.Add(1)
+	}
+	return nil
+}
+
+func (a *agent) recordFields() map[string]string {
+	f := map[string]string{
+		"pid": strconv.Itoa(1000 + a.index), "exe": "/usr/bin/agent-sim", "argv": "agent-sim -bench",
+		"uid": "0", "comm": "agent-sim",
+	}
+	if a.cfg.recordsFieldSeq {
+		f["seq"] = strconv.FormatUint(a.recordSeq, 10)
+	}
+	size := 0
+	for k, v := range f {
+		size += len(k) + len(v) + 4
+	}
+	if pad := a.cfg.payloadBytes - size - 7; pad > 0 {
+		f["pad"] = strings.Repeat("x", pad)
+	}
+	return f
+}
+
+func (a *agent) heartbeatFields() map[string]string {
+	return map[string]string{
+		"kernel_version": "6.1.0-sim", "arch": "x86_64", "platform": "debian", "platform_family": "debian",
+		"platform_version": "12", "state": "running", "state_detail": "", "idc": "sim", "region": "sim",
+		"net_mode": "host", "cpu": "0.01", "rss": "52428800", "pid": strconv.Itoa(1000 + a.index),
+		"nfd": "12", "start_time": strconv.FormatInt(time.Now().Unix(), 10), "nproc": "2",
+		"hostname": a.id.hostname, "host_id": a.id.agentID,
+	}
+}
+
+// receive handles Commands until the stream ends (nil on a clean end of stream).
+func (a *agent) receive(stream grpc.ClientStream) error {
+	var b []byte
+	for {
+		if err := stream.RecvMsg(&b); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		now := time.Now()
+		c, err := decodeCommand(b)
+		if err != nil {
+			a.st.badCommands.Add(1)
+			continue
+		}
+		if c.ackSeq > 0 {
+			a.st.acksReceived.Add(1)
+			a.ack(c.ackSeq)
+		}
+		if c.hasTask || c.agentCtrl != 0 {
+			a.st.commandsReceived.Add(1)
+		}
+		if c.hasTask && strings.HasPrefix(c.task.token, benchTokenPrefix) {
+			if ns, err := strconv.ParseInt(c.task.token[len(benchTokenPrefix):], 10, 64); err == nil {
+				a.st.addLatency(float64(now.UnixNano()-ns) / 1e6)
+			}
+		}
+	}
+}
+
+func (a *agent) ack(ackSeq uint64) {
+	a.mu.Lock()
+	i := 0
+	for ; i < len(a.pending) && a.pending[i].seq <= ackSeq; i++ {
+		a.st.batchesAcked.Add(1)
+		a.st.recordsAcked.Add(int64(a.pending[i].records))
+	}
+	a.pending = a.pending[i:]
+	a.mu.Unlock()
+}

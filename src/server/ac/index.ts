@@ -1,0 +1,202 @@
+// The AC (agent center) role: grpc.Transfer + grpc.FileExt over mutual TLS for agents, an HTTP
+// API for the Manager, Prometheus metrics, and registration with SD. Each batch goes to the
+// sink and is acknowledged after it is durable. The sink belongs to the caller (stop() does
+// not close it). Runs on Bun and on Node.js.
+import * as grpcjs from "@grpc/grpc-js";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import type { grpc } from "../../common/proto.ts";
+import { TransferService, FileExtService } from "../../common/grpc-services.ts";
+import { MAX_MESSAGE_BYTES } from "../../common/wire.ts";
+import { serveHttp } from "../../common/http-serve.ts";
+import type { Logger } from "../../common/log.ts";
+import type { BatchListener, Sink } from "../sink.ts";
+import type { RoleHandle } from "../role.ts";
+import { installGrpcHooks, observeCalls } from "./grpc-hooks.ts";
+import { AcMetrics, RejectReason } from "./metrics.ts";
+import { Connections } from "./connections.ts";
+import { transferHandler } from "./transfer.ts";
+import { uploadHandler } from "./upload.ts";
+import { createAcHttpApi } from "./http-api.ts";
+import { startSdRegistration } from "./sd-register.ts";
+import { guardConnections } from "./connection-guard.ts";
+
+export interface AcOptions {
+  /** bind address for gRPC and HTTP ("127.0.0.1", "0.0.0.0", "::") */
+  listen: string;
+  /** 6751 by default; 0 = any free port */
+  grpcPort: number;
+  /** 6752 by default; 0 = any */
+  httpPort: number;
+  /** loadCerts(dir, "server") */
+  certs: { ca: Buffer; cert: Buffer; key: Buffer };
+  /** internal HMAC secret for the HTTP API */
+  secret: string;
+  sink: Sink;
+  /** SD base URLs ("http://127.0.0.1:8088"); registered with every registerIntervalMs */
+  sdUrls?: string[];
+  /** IP registered with SD (default: listen, or 127.0.0.1 when listen is 0.0.0.0/::) */
+  advertiseHost?: string;
+  registerIntervalMs?: number;
+  /** called after each durable write */
+  onBatch?: BatchListener;
+  log: Logger;
+  /** where FileExt uploads go; default <sink dir>/../uploads, else <tmp>/vigil-uploads */
+  uploadDir?: string;
+  /** largest accepted upload; default 1 GiB */
+  uploadMaxBytes?: number;
+  /** a stream that names no agent within this long is closed; default 30 s */
+  firstMessageTimeoutMs?: number;
+  /** a connection without any stream is closed after this long; default 60 s */
+  idleTimeoutMs?: number;
+  /** a TLS handshake must finish within this long; default 30 s (10 s dropped handshakes queued during a reconnect storm) */
+  handshakeTimeoutMs?: number;
+  /** per stream, pause reading while this many batches await the sink; default 64 */
+  maxInflightBatches?: number;
+}
+
+export interface AcHandle extends RoleHandle {
+  grpcPort: number;
+  httpPort: number;
+  connections(): number;
+  sendCommand(agentId: string, cmd: grpc.Command.$Properties): boolean;
+  /** rejects so far by reason (the same numbers as /metrics) */
+  rejects(): Record<string, number>;
+  readonly metrics: AcMetrics;
+}
+
+const SHUTDOWN_GRACE_MS = 2_000;
+
+function hostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function defaultAdvertise(listen: string): string {
+  return listen === "0.0.0.0" || listen === "::" || listen === "" ? "127.0.0.1" : listen;
+}
+
+/** Wrap a deserializer so protobuf that does not parse is counted. */
+function counting<T>(deserialize: (b: Buffer) => T, metrics: AcMetrics, log: Logger, what: string): (b: Buffer) => T {
+  return function deserializeCounted(b: Buffer): T {
+    try {
+      return deserialize(b);
+    } catch (e) {
+      metrics.reject(RejectReason.Malformed);
+      log.warn("refused a message that is not valid protobuf", { message: what, bytes: b.length, error: e as Error });
+      throw e;
+    }
+  };
+}
+
+export async function startAc(o: AcOptions): Promise<AcHandle> {
+  const log = o.log;
+  installGrpcHooks();
+  const metrics = new AcMetrics();
+  const conns = new Connections();
+
+  const transferDef = { Transfer: { ...TransferService.Transfer, requestDeserialize: counting(TransferService.Transfer.requestDeserialize, metrics, log, "PackagedData") } };
+  const uploadDef = { Upload: { ...FileExtService.Upload, requestDeserialize: counting(FileExtService.Upload.requestDeserialize, metrics, log, "FileUploadRequest") } };
+  const observer = {
+    onDecompressError: (encoding: string, reason: string) => {
+      metrics.reject(RejectReason.Decompression);
+      log.warn("refused a message that does not decompress", { encoding, reason });
+    },
+    onTruncated: () => {
+      metrics.reject(RejectReason.Truncated);
+      log.warn("refused a stream that ended in the middle of a message");
+    },
+    onOversized: () => {
+      metrics.reject(RejectReason.Oversized);
+      log.warn("refused a message over the size limit", { limit_bytes: MAX_MESSAGE_BYTES });
+    },
+  };
+  observeCalls(transferDef.Transfer.requestDeserialize, observer);
+  observeCalls(uploadDef.Upload.requestDeserialize, observer);
+
+  const server = new grpcjs.Server({
+    "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+    "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+    "grpc.max_connection_idle_ms": o.idleTimeoutMs ?? 60_000,
+    "grpc.keepalive_time_ms": 60_000,
+    "grpc.keepalive_timeout_ms": 20_000,
+  });
+  server.addService(transferDef, {
+    Transfer: transferHandler({ sink: o.sink, conns, metrics, log, onBatch: o.onBatch, firstMessageTimeoutMs: o.firstMessageTimeoutMs ?? 30_000, maxInflightBatches: o.maxInflightBatches ?? 64 }),
+  });
+  const sinkDir = (o.sink as { dir?: unknown }).dir;
+  const uploadDir = o.uploadDir ?? (typeof sinkDir === "string" ? join(dirname(sinkDir), "uploads") : join(tmpdir(), "vigil-uploads"));
+  server.addService(uploadDef, { Upload: uploadHandler({ dir: uploadDir, maxBytes: o.uploadMaxBytes ?? 1 << 30, metrics, log }) });
+
+  const creds = grpcjs.ServerCredentials.createSsl(o.certs.ca, [{ private_key: o.certs.key, cert_chain: o.certs.cert }], true);
+  const handshakeTimeoutMs = o.handshakeTimeoutMs ?? 30_000;
+  // grpc-js passes its credentials' constructor options to http2.createSecureServer
+  const ctorOpts = (creds as unknown as { _getConstructorOptions?: () => Record<string, unknown> | null })._getConstructorOptions?.();
+  if (ctorOpts) ctorOpts.handshakeTimeout = handshakeTimeoutMs;
+
+  const addr = hostPort(o.listen, o.grpcPort);
+  const grpcPort = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(addr, creds, (err, port) => (err ? reject(new Error(`AC cannot listen for gRPC on ${addr}: ${err.message}`)) : resolve(port)));
+  });
+  const idleMs = o.idleTimeoutMs ?? 60_000;
+  const guard = guardConnections(server, {
+    idleMs,
+    onTlsError: (reason) => {
+      metrics.tlsErrors.inc();
+      metrics.reject(RejectReason.BadCert);
+      log.debug("TLS handshake refused", { reason });
+    },
+    onSilentSession: () => {
+      metrics.reject(RejectReason.IdleConnection);
+      log.debug("closed a connection that opened no stream", { idle_ms: idleMs });
+    },
+  });
+
+  const sendCommand = (agentId: string, cmd: grpc.Command.$Properties): boolean => {
+    const c = conns.get(agentId);
+    if (!c) return false;
+    c.send(cmd);
+    return true;
+  };
+  let http;
+  try {
+    http = await serveHttp(createAcHttpApi({ secret: o.secret, conns, metrics, sendCommand }), { port: o.httpPort, hostname: o.listen });
+  } catch (e) {
+    server.forceShutdown();
+    throw new Error(`AC cannot listen for HTTP on ${hostPort(o.listen, o.httpPort)}: ${(e as Error).message}`);
+  }
+  const sd = o.sdUrls?.length
+    ? startSdRegistration({ sdUrls: o.sdUrls, secret: o.secret, ip: o.advertiseHost ?? defaultAdvertise(o.listen), grpcPort, httpPort: http.port, intervalMs: o.registerIntervalMs ?? 30_000, weight: () => conns.size, metrics, log })
+    : undefined;
+  log.info("AC serving", { grpc: hostPort(o.listen, grpcPort), http: hostPort(o.listen, http.port), sink: o.sink.name, connection_guard: guard.attached, sd: o.sdUrls?.join(",") ?? "" });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    name: "ac",
+    grpcPort,
+    httpPort: http.port,
+    metrics,
+    connections: () => conns.size,
+    sendCommand,
+    rejects: () => metrics.rejectsByReason(),
+    stop() {
+      stopping ??= (async () => {
+        await sd?.stop();
+        for (const c of conns.all()) c.close(grpcjs.status.UNAVAILABLE, "the AC is shutting down; reconnect");
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(() => {
+            server.forceShutdown();
+            resolve();
+          }, SHUTDOWN_GRACE_MS);
+          server.tryShutdown(() => {
+            clearTimeout(t);
+            resolve();
+          });
+        });
+        guard.stop();
+        await http.close();
+        log.info("AC stopped");
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,291 @@
+// The embedded event store, Vigil's default sink: batches are appended to segment files
+// (segment.ts, entry.ts) and write() resolves only after an fdatasync; concurrent writes share
+// one fdatasync (group commit). Old segments go by age (retentionMs) and total size (maxBytes).
+// A torn tail left by a crash is truncated on open. Runs on Bun and Node.js (node:fs only).
+import { mkdirSync, openSync, closeSync, writeSync, fsyncSync, ftruncateSync, statSync, unlinkSync, write as fsWrite, fdatasync as fsFdatasync } from "node:fs";
+import { join } from "node:path";
+import type { Logger } from "../../common/log.ts";
+import type { AgentBatch, Sink } from "../sink.ts";
+import { frameEntry, listSegments, scanSegment, segmentFileName, segmentPath, SEGMENT_MAGIC, MAX_ENTRY_BYTES, type SegmentName } from "./segment.ts";
+import { encodeEntry } from "./entry.ts";
+import { scanEvents, type EventQuery } from "./query.ts";
+import { lockDir } from "./dir-lock.ts";
+import type { ReadEvent } from "./event-format.ts";
+
+export type { EventQuery } from "./query.ts";
+
+export interface StoreOptions {
+  dir: string;
+  retentionMs: number;
+  maxBytes: number;
+  log: Logger;
+  /** roll to a new segment past this size; default maxBytes/16 within [1 MiB, 64 MiB] */
+  segmentBytes?: number;
+  /** how often retention runs besides every roll; default 60 s */
+  retentionCheckMs?: number;
+}
+
+export interface StoredEvent {
+  agent_id: string;
+  hostname: string;
+  data_type: number;
+  /** unix ns (exact up to 2^53; the CLI prints exact digits) */
+  timestamp: number;
+  /** server receive time, unix ms */
+  server_time: number;
+  fields: Record<string, string>;
+}
+
+export interface StoreStats {
+  segments: number;
+  bytes: number;
+  batchesWritten: number;
+  recordsWritten: number;
+  bytesWritten: number;
+  /** fdatasync calls (group commits) */
+  commits: number;
+  writeErrors: number;
+  /** writes refused: store closed or batch too large */
+  writesRefused: number;
+  tornBytesTruncated: number;
+  segmentsDeletedAge: number;
+  segmentsDeletedSize: number;
+  queryCorrupt: number;
+}
+
+export interface EventStore extends Sink {
+  readonly dir: string;
+  query(q: EventQuery): Promise<StoredEvent[]>;
+  stats(): StoreStats;
+  /** run retention now (also runs on every roll and every retentionCheckMs) */
+  enforceRetention(now?: number): void;
+}
+
+const DEFAULT_QUERY_LIMIT = 10_000;
+const MiB = 1 << 20;
+
+interface Pending {
+  buf: Buffer;
+  records: number;
+  resolve(): void;
+  reject(e: Error): void;
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function writeAll(fd: number, buf: Buffer, position: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (off: number) => {
+      fsWrite(fd, buf, off, buf.length - off, position + off, (err, n) => {
+        if (err) return reject(err);
+        if (off + n >= buf.length) return resolve();
+        step(off + n);
+      });
+    };
+    step(0);
+  });
+}
+
+const fdatasync = (fd: number) => new Promise<void>((resolve, reject) => fsFdatasync(fd, (e) => (e ? reject(e) : resolve())));
+
+class SegmentStore implements EventStore {
+  readonly name = "store";
+  private readonly segmentBytes: number;
+  private active!: SegmentName & { fd: number; size: number };
+  private durable = 0;
+  private queue: Pending[] = [];
+  private flushing: Promise<void> | null = null;
+  private closed = false;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private releaseLock: () => void;
+  private readonly s: StoreStats = { segments: 0, bytes: 0, batchesWritten: 0, recordsWritten: 0, bytesWritten: 0, commits: 0, writeErrors: 0, writesRefused: 0, tornBytesTruncated: 0, segmentsDeletedAge: 0, segmentsDeletedSize: 0, queryCorrupt: 0 };
+
+  constructor(private readonly o: StoreOptions) {
+    this.segmentBytes = o.segmentBytes ?? Math.min(64 * MiB, Math.max(MiB, Math.floor(o.maxBytes / 16)));
+    mkdirSync(o.dir, { recursive: true });
+    this.releaseLock = lockDir(o.dir);
+    try {
+      this.recover();
+      this.roll(Date.now());
+      this.enforceRetention();
+    } catch (e) {
+      this.releaseLock();
+      throw e;
+    }
+    this.timer = setInterval(() => this.enforceRetention(), o.retentionCheckMs ?? 60_000);
+    this.timer.unref?.();
+  }
+
+  get dir(): string {
+    return this.o.dir;
+  }
+
+  /** Truncate a torn tail of the newest segment (the only one that was being appended). */
+  private recover(): void {
+    const segs = listSegments(this.o.dir);
+    const last = segs.at(-1);
+    if (!last) return;
+    const p = segmentPath(this.o.dir, last);
+    const r = scanSegment(p);
+    if (!r.validHeader) {
+      this.o.log.warn("removing a segment without a valid header (torn at creation)", { file: p, bytes: r.tornBytes });
+      this.s.tornBytesTruncated += r.tornBytes;
+      unlinkSync(p);
+    } else if (r.tornBytes > 0) {
+      this.o.log.warn("truncating a torn tail after an unclean stop", { file: p, good_bytes: r.goodBytes, torn_bytes: r.tornBytes, entries: r.entries });
+      const fd = openSync(p, "r+");
+      try {
+        ftruncateSync(fd, r.goodBytes);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      this.s.tornBytesTruncated += r.tornBytes;
+    }
+  }
+
+  private roll(now: number): void {
+    const segs = listSegments(this.o.dir);
+    const index = (segs.at(-1)?.index ?? 0) + 1;
+    // names must sort by creation time too (query skips segments by it)
+    const createdMs = Math.max(now, segs.at(-1)?.createdMs ?? 0);
+    const file = segmentFileName(index, createdMs);
+    const fd = openSync(join(this.o.dir, file), "wx", 0o640);
+    writeSync(fd, SEGMENT_MAGIC);
+    fsyncSync(fd);
+    fsyncDir(this.o.dir);
+    const prev = this.active;
+    this.active = { file, index, createdMs, fd, size: SEGMENT_MAGIC.length };
+    this.durable = SEGMENT_MAGIC.length;
+    this.s.segments++;
+    this.s.bytes += SEGMENT_MAGIC.length;
+    if (prev) closeSync(prev.fd);
+  }
+
+  write(batch: AgentBatch): Promise<void> {
+    if (this.closed) {
+      this.s.writesRefused++;
+      return Promise.reject(new Error(`event store ${this.o.dir} is closed`));
+    }
+    const body = encodeEntry(batch);
+    if (body.length > MAX_ENTRY_BYTES) {
+      this.s.writesRefused++;
+      return Promise.reject(new Error(`batch of ${body.length} bytes exceeds the store's entry limit of ${MAX_ENTRY_BYTES}`));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ buf: frameEntry(body), records: batch.records.length, resolve, reject });
+      if (!this.flushing) this.flushing = this.flushLoop();
+    });
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.queue.length > 0) {
+      const group = this.queue;
+      this.queue = [];
+      const buf = group.length === 1 ? group[0].buf : Buffer.concat(group.map((p) => p.buf));
+      const seg = this.active;
+      try {
+        await writeAll(seg.fd, buf, seg.size);
+        seg.size += buf.length;
+        await fdatasync(seg.fd);
+        this.durable = seg.size;
+        this.s.commits++;
+        this.s.batchesWritten += group.length;
+        this.s.bytesWritten += buf.length;
+        this.s.bytes += buf.length;
+        for (const p of group) {
+          this.s.recordsWritten += p.records;
+          p.resolve();
+        }
+      } catch (e) {
+        this.s.writeErrors += group.length;
+        this.o.log.error("event store write failed", { file: seg.file, error: e as Error, batches: group.length });
+        for (const p of group) p.reject(new Error(`event store write failed: ${(e as Error).message}`));
+        // what reached the file is unknown: cut back to the durable length, else start afresh
+        try {
+          ftruncateSync(seg.fd, this.durable);
+          seg.size = this.durable;
+        } catch {
+          try { this.roll(Date.now()); } catch {}
+        }
+      }
+      if (this.active.size >= this.segmentBytes && !this.closed) {
+        try {
+          this.roll(Date.now());
+          this.enforceRetention();
+        } catch (e) {
+          this.o.log.error("event store cannot start a new segment", { error: e as Error });
+        }
+      }
+    }
+    this.flushing = null;
+  }
+
+  enforceRetention(now = Date.now()): void {
+    const segs = listSegments(this.o.dir);
+    const sizes = segs.map((s) => {
+      try {
+        return statSync(segmentPath(this.o.dir, s)).size;
+      } catch {
+        return 0;
+      }
+    });
+    let total = sizes.reduce((a, b) => a + b, 0);
+    const del = (i: number, why: "age" | "size") => {
+      try {
+        unlinkSync(segmentPath(this.o.dir, segs[i]));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      }
+      total -= sizes[i];
+      why === "age" ? this.s.segmentsDeletedAge++ : this.s.segmentsDeletedSize++;
+      this.o.log.info("event store retention removed a segment", { file: segs[i].file, reason: why, bytes: sizes[i] });
+    };
+    let i = 0;
+    // segment i's newest entry was written before segment i+1 was created
+    for (; i < segs.length - 1 && segs[i].index !== this.active.index; i++) {
+      if (segs[i + 1].createdMs < now - this.o.retentionMs) del(i, "age");
+      else if (total > this.o.maxBytes) del(i, "size");
+      else break;
+    }
+    this.s.segments = segs.length - i;
+    this.s.bytes = total;
+  }
+
+  async query(q: EventQuery): Promise<StoredEvent[]> {
+    const out: StoredEvent[] = [];
+    const active = this.active.file;
+    const durable = this.durable;
+    const r = scanEvents(this.o.dir, { ...q, limit: q.limit ?? DEFAULT_QUERY_LIMIT }, (e: ReadEvent) => {
+      out.push({ agent_id: e.agentId, hostname: e.hostname, data_type: e.dataType, timestamp: Number(e.tsNs), server_time: e.serverTime, fields: e.fields });
+    }, (file) => (file === active ? durable : undefined));
+    this.s.queryCorrupt += r.corrupt;
+    return out;
+  }
+
+  stats(): StoreStats {
+    return { ...this.s };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    while (this.flushing) await this.flushing;
+    closeSync(this.active.fd);
+    this.releaseLock();
+  }
+}
+
+export async function openEventStore(o: StoreOptions): Promise<EventStore> {
+  if (!(o.retentionMs > 0)) throw new Error(`event store retention must be > 0 ms, not ${o.retentionMs}`);
+  if (!(o.maxBytes > 0)) throw new Error(`event store max size must be > 0 bytes, not ${o.maxBytes}`);
+  return new SegmentStore(o);
+}

@@ -34,13 +34,24 @@ export function parseBytes(s: string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
-/** zod helpers for settings that accept a number or a string with a unit. */
-export const zDuration = z.union([z.number().nonnegative().transform((n) => n * 1000), z.string().transform((s, ctx) => {
-  try { return parseDuration(s); } catch (e) { ctx.addIssue({ code: "custom", message: (e as Error).message }); return z.NEVER; }
-})]);
-export const zBytes = z.union([z.number().int().nonnegative(), z.string().transform((s, ctx) => {
-  try { return parseBytes(s); } catch (e) { ctx.addIssue({ code: "custom", message: (e as Error).message }); return z.NEVER; }
-})]);
+/** zod helpers for settings that accept a number or a string with a unit. (One transform, not
+ * a union, so the unit parser's message reaches the ConfigError instead of "Invalid input".) */
+export const zDuration = z.union([z.number(), z.string()], { message: "expected a duration like 30s, 15m, 7d" }).transform((v, ctx) => {
+  if (typeof v === "number") {
+    if (v >= 0) return v * 1000;
+    ctx.addIssue({ code: "custom", message: `expected a duration ≥ 0, got ${v}` });
+    return z.NEVER;
+  }
+  try { return parseDuration(v); } catch (e) { ctx.addIssue({ code: "custom", message: (e as Error).message }); return z.NEVER; }
+});
+export const zBytes = z.union([z.number(), z.string()], { message: "expected a size like 512MiB or 10GB" }).transform((v, ctx) => {
+  if (typeof v === "number") {
+    if (Number.isInteger(v) && v >= 0) return v;
+    ctx.addIssue({ code: "custom", message: `expected a whole number of bytes ≥ 0, got ${v}` });
+    return z.NEVER;
+  }
+  try { return parseBytes(v); } catch (e) { ctx.addIssue({ code: "custom", message: (e as Error).message }); return z.NEVER; }
+});
 export const zPort = z.number({ message: "expected a port number" }).int().min(0).max(65535, "expected a port 0-65535");
 
 function convert(src: SettingSource, raw: string | boolean | string[], origin: string): unknown {
@@ -113,7 +124,9 @@ export function loadConfig<S extends z.ZodType>(schema: S, opts: LoadOptions = {
   if (!r.success) {
     const issue = r.error.issues[0];
     const path = issue.path.join(".") || "(top level)";
-    const origin = origins.get(path) ?? (opts.file ? `in ${opts.file}` : "default");
+    // an element of a list ("roles.1") came from wherever the list came from
+    const from = [...origins.keys()].filter((k) => path === k || path.startsWith(k + ".")).sort((a, b) => b.length - a.length)[0];
+    const origin = (from && origins.get(from)) ?? (opts.file ? `in ${opts.file}` : "default");
     let msg = issue.message;
     if (issue.code === "unrecognized_keys") msg = `unknown setting(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
     throw new ConfigError(`${path} (${origin})`, msg);

@@ -1,50 +1,48 @@
 // vigil-server: one binary, several roles (sd, ac, manager, hub) chosen by --role; with no
-// --role every role runs in one process. Sub-commands: certs, events.
-import { parseArgs } from "node:util";
-import { certsInit } from "./certs/init.ts";
-import { UsageError, ConfigError } from "../common/errors.ts";
+// --role every role runs in one process. Sub-commands: certs, events, version.
+import { ConfigError, UsageError } from "../common/errors.ts";
+import { runCerts } from "./cli/certs.ts";
+import { runServer } from "./cli/run.ts";
+import { EVENTS_HELP, MAIN_HELP } from "./cli/help.ts";
+import { runEventsQuery } from "./store/query-cli.ts";
 
 declare const VIGIL_VERSION: string;
 const VERSION = typeof VIGIL_VERSION !== "undefined" ? VIGIL_VERSION : "dev";
-
-const HELP = `vigil-server ${VERSION}: Vigil's server
-
-Usage:
-  vigil-server certs init --out DIR --server-hosts HOST,...   create a CA, server and agent certificates
-`;
-
-async function certs(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub !== "init") throw new UsageError(`certs: unknown sub-command "${sub ?? ""}" (expected: init)`);
-  const { values } = parseArgs({ args: rest, options: { out: { type: "string" }, "server-hosts": { type: "string" }, "agent-name": { type: "string" }, days: { type: "string" }, force: { type: "boolean" } }, strict: true });
-  if (!values.out) throw new UsageError("certs init: --out DIR is required");
-  const days = values.days !== undefined ? Number(values.days) : undefined;
-  if (days !== undefined && (!Number.isInteger(days) || days < 1)) throw new UsageError(`--days must be a whole number of days ≥ 1, not "${values.days}"`);
-  const files = await certsInit({ out: values.out, serverHosts: (values["server-hosts"] ?? "").split(",").map((s) => s.trim()).filter(Boolean), agentName: values["agent-name"], days, force: values.force });
-  for (const f of files) process.stdout.write(`${f}\n`);
-  return 0;
-}
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case "certs":
-      return certs(rest);
+      return runCerts(rest);
+    case "events":
+      if (rest[0] === "query") return runEventsQuery(rest.slice(1));
+      process.stdout.write(EVENTS_HELP);
+      return rest[0] === "--help" || rest[0] === "-h" ? 0 : 2;
     case "version":
     case "--version":
       process.stdout.write(`${VERSION}\n`);
       return 0;
+    case "help":
+      process.stdout.write(MAIN_HELP(VERSION));
+      return 0;
     default:
-      process.stdout.write(HELP);
-      return cmd === undefined || cmd === "help" || cmd === "--help" ? 0 : 2;
+      if (cmd !== undefined && !cmd.startsWith("-")) throw new UsageError(`unknown command "${cmd}" (expected certs, events, version, or options; see --help)`);
+      return runServer(argv, VERSION);
   }
 }
 
+let code: number;
 try {
-  process.exitCode = await main(process.argv.slice(2));
+  code = await main(process.argv.slice(2));
 } catch (e) {
-  if (e instanceof UsageError || e instanceof ConfigError || (e as NodeJS.ErrnoException).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+  if (e instanceof UsageError || e instanceof ConfigError) {
     process.stderr.write(`vigil-server: ${(e as Error).message}\n`);
-    process.exitCode = 2;
-  } else throw e;
+    code = 2;
+  } else {
+    const debug = process.env.VIGIL_LOG_LEVEL === "debug";
+    process.stderr.write(`vigil-server: start-up failed: ${debug ? ((e as Error).stack ?? e) : (e as Error).message ?? e}\n`);
+    code = 1;
+  }
 }
+// every role has stopped: do not wait for stray handles (gRPC channels, timers)
+process.exit(code);

@@ -1,0 +1,112 @@
+// `vigil-server [options]`: validates every setting, then starts the roles in order (SD, the
+// event store, AC) in one process and stops them in reverse order on SIGINT/SIGTERM.
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { UsageError } from "../../common/errors.ts";
+import { createLogger, type Logger } from "../../common/log.ts";
+import type { RoleHandle } from "../role.ts";
+import { AVAILABLE_ROLES, ROLES, RUN_FLAGS, loadServerConfig, type Role, type ServerConfig } from "../config.ts";
+import { startSd } from "../sd/index.ts";
+import { startAc } from "../ac/index.ts";
+import { openEventStore } from "../store/index.ts";
+import { STORE_SUBDIR } from "../store/query-cli.ts";
+import { MAIN_HELP } from "./help.ts";
+import { prepare } from "./prepare.ts";
+
+/** A URL for reaching a local role that listens on `listen`. */
+export function localUrl(listen: string, port: number): string {
+  const h = listen === "0.0.0.0" || listen === "" ? "127.0.0.1" : listen === "::" ? "::1" : listen;
+  return `http://${h.includes(":") ? `[${h}]` : h}:${port}`;
+}
+
+function parseRunFlags(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: RUN_FLAGS, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message.split(". ")[0]} (vigil-server --help lists the options)`);
+  }
+}
+
+/** Roles to start, in start order, and the requested ones this build does not have. */
+export function planRoles(cfg: ServerConfig): { run: Role[]; missing: Role[]; explicit: boolean } {
+  const want = new Set(cfg.roles ?? ROLES);
+  return { run: AVAILABLE_ROLES.filter((r) => want.has(r)), missing: ROLES.filter((r) => want.has(r) && !AVAILABLE_ROLES.includes(r)), explicit: cfg.roles !== undefined };
+}
+
+async function startRoles(cfg: ServerConfig, run: Role[], log: Logger, handles: RoleHandle[], notice: (s: string) => void): Promise<Record<string, unknown>> {
+  const p = await prepare(cfg, { needServerCerts: run.includes("ac"), log, notice });
+  const ready: Record<string, unknown> = { roles: run.join(","), data_dir: cfg.data_dir, certs: p.certsDir };
+  let sdUrl: string | undefined;
+  if (run.includes("sd")) {
+    const sd = await startSd({ listen: cfg.listen, port: cfg.sd.port, secret: p.secret, peers: cfg.sd.peers, ttlMs: cfg.sd.ttl, log: log.child("sd") });
+    handles.push(sd);
+    sdUrl = localUrl(cfg.listen, sd.port);
+    ready.sd_port = sd.port;
+  }
+  if (run.includes("ac")) {
+    const store = await openEventStore({ dir: join(cfg.data_dir, STORE_SUBDIR), retentionMs: cfg.store.retention, maxBytes: cfg.store.max_bytes, log: log.child("store") });
+    handles.push({ name: "store", stop: () => store.close() });
+    const sdUrls = cfg.ac.sd ?? (sdUrl ? [sdUrl] : []);
+    const ac = await startAc({
+      listen: cfg.listen, grpcPort: cfg.ac.grpc_port, httpPort: cfg.ac.http_port, certs: p.serverCerts!, secret: p.secret, sink: store,
+      sdUrls, advertiseHost: cfg.ac.advertise_host, registerIntervalMs: cfg.ac.register_interval, log: log.child("ac"),
+    });
+    handles.push(ac);
+    Object.assign(ready, { ac_grpc_port: ac.grpcPort, ac_http_port: ac.httpPort, ac_sd: sdUrls.join(",") });
+  }
+  return ready;
+}
+
+async function stopAll(handles: RoleHandle[], log: Logger): Promise<void> {
+  for (const h of [...handles].reverse()) {
+    try {
+      await h.stop();
+    } catch (e) {
+      log.error("stopping a role failed", { role: h.name, error: e as Error });
+    }
+  }
+}
+
+/** Runs the server until SIGINT/SIGTERM; returns the exit code. ConfigError/UsageError propagate. */
+export async function runServer(argv: string[], version: string, notice = (s: string) => void process.stderr.write(s)): Promise<number> {
+  const flags = parseRunFlags(argv);
+  if (flags.help) {
+    process.stdout.write(MAIN_HELP(version));
+    return 0;
+  }
+  const cfg = loadServerConfig({ file: (flags.config as string | undefined) ?? (process.env.VIGIL_CONFIG || undefined), flags });
+  const log = createLogger({ component: "vigil-server" });
+  const { run, missing, explicit } = planRoles(cfg);
+  if (run.length === 0) {
+    notice(`vigil-server: role ${missing.join(", ")} is not available yet in this version (available: ${AVAILABLE_ROLES.join(", ")})\n`);
+    return 2;
+  }
+  if (missing.length) log.warn(`role(s) ${missing.join(", ")} not built yet (a later version); running ${run.join(", ")}`, { requested: explicit ? cfg.roles!.join(",") : "all" });
+
+  let stopRequested: (sig: string) => void = () => {};
+  const stopSignal = new Promise<string>((resolve) => (stopRequested = resolve));
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (++signals > 1) {
+      log.warn("second signal: exiting without a clean stop", { signal: sig });
+      process.exit(130);
+    }
+    stopRequested(sig);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  const handles: RoleHandle[] = [];
+  try {
+    const ready = await Promise.race([startRoles(cfg, run, log, handles, notice), stopSignal.then(() => undefined)]);
+    if (ready) log.info("vigil-server ready", { version, ...ready });
+  } catch (e) {
+    await stopAll(handles, log);
+    throw e;
+  }
+  const sig = await stopSignal;
+  log.info("stopping", { signal: sig, roles: handles.map((h) => h.name).reverse().join(",") });
+  await stopAll(handles, log);
+  log.info("stopped");
+  return 0;
+}

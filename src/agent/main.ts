@@ -1,15 +1,18 @@
-// vigil-agent: the host agent. Sub-commands: trace (standalone event printer); run (daemon,
-// arrives with the transport).
+// vigil-agent: the host agent. Sub-commands: run (the daemon, also the default with no
+// sub-command), trace (standalone event printer), version, help.
 import { runTrace } from "./trace.ts";
+import { runDaemon } from "./daemon/run.ts";
 
 const VERSION = process.env.VIGIL_VERSION_OVERRIDE ?? (typeof VIGIL_VERSION !== "undefined" ? VIGIL_VERSION : "dev");
 declare const VIGIL_VERSION: string;
 
 const HELP = `vigil-agent ${VERSION}: Vigil's host agent (eBPF collector)
 
-Usage: vigil-agent <command> [options]
+Usage: vigil-agent [<command>] [options]
 
 Commands:
+  run        the daemon: stream events and heartbeats to an AC (the default; see
+             "vigil-agent run --help")
   trace      print kernel events without a server (see "vigil-agent trace --help")
   version    print the version
   help       this text
@@ -18,6 +21,8 @@ Commands:
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
+    case "run":
+      return runDaemon(rest, VERSION);
     case "trace":
       return runTrace(rest);
     case "version":
@@ -25,12 +30,14 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${VERSION}\n`);
       return 0;
     case undefined:
+      return runDaemon([], VERSION);
     case "help":
     case "--help":
     case "-h":
       process.stdout.write(HELP);
       return 0;
     default:
+      if (cmd.startsWith("--")) return runDaemon(argv, VERSION); // `vigil-agent --config FILE`
       process.stderr.write(`vigil-agent: unknown command "${cmd}"\n${HELP}`);
       return 2;
   }

@@ -1,13 +1,14 @@
 /* File family: open (+ file created), unlink/rmdir, rename/link/symlink, chmod, chdir, mkdir,
  * truncate, stat, read/write, close, dup. Syscall tracepoints: the entry keeps the arguments,
- * the exit reports with the result. The path is the opened file's own (fd at exit) when there
- * is one, else the user path joined to the cwd or dirfd; symlinks inside a user path are not
- * resolved (the kernel's lookup is not visible from tracepoints). */
-#include "lib/path.h"
+ * the exit reports with the result. The path is the file's own (from its fd at exit) when
+ * there is one, else the user path made absolute against the cwd or dirfd (lib/file-path.h);
+ * symlinks and ".." inside a user path are not resolved (the kernel's lookup is not visible
+ * from tracepoints). */
+#include "lib/file-path.h"
 
 #define O_CREAT 0100
 #define AT_REMOVEDIR 0x200
-#define FMODE_CREATED (1U << 20)
+#define FMODE_CREATED (1U << 20) /* include/linux/fs.h, unchanged since 4.19 */
 #define WRITE_BUF_BYTES 64
 
 /* x86-64 syscall numbers that share an exit handler. */
@@ -25,7 +26,14 @@ enum {
 	NR_writev = 20, NR_readv = 19,
 };
 
-/* ---- open, openat, openat2, creat → open 2 and file created 602 ---- */
+_Static_assert(sizeof(struct vigil_file_create) <= sizeof(struct vigil_open),
+	       "file_create reuses the path bytes of the open record in place");
+
+/* ---- open, openat, openat2, creat → open 2 and file created 602 ----
+ * sys_enter keeps the arguments, sys_exit reads the new fd's struct file: its path is the file
+ * actually opened (symlinks, ".." resolved) and f_mode & FMODE_CREATED says whether this open
+ * created it. Failed opens report the user path; files created by other calls
+ * (O_TMPFILE linkat, rename) are not 602. */
 
 static __always_inline int open_enter(struct trace_event_raw_sys_enter *ctx, int nargs, __u64 flags)
 {
@@ -41,15 +49,30 @@ SYS_ENTER(openat, vigil_openat_enter) { return open_enter(ctx, 4, ctx->args[2]);
 SYS_ENTER(creat, vigil_creat_enter) { return open_enter(ctx, 2, O_CREAT | 01 | 01000); }
 SYS_ENTER(openat2, vigil_openat2_enter)
 {
-	__u64 flags = 0;
+	__u64 flags = 0; /* struct open_how: flags, mode, resolve */
 	bpf_probe_read_user(&flags, sizeof(flags), (void *)ctx->args[2]);
 	return open_enter(ctx, 4, flags);
 }
 
-SYS_EXIT(open, vigil_open_exit);
-SYS_EXIT(openat, vigil_openat_exit);
-SYS_EXIT(creat, vigil_creat_exit);
-SYS_EXIT(openat2, vigil_openat2_exit);
+/* 602 for an open that created f. path: the open record's path still in the scratch buffer
+ * (reused in place), or NULL to walk it. */
+static __always_inline void emit_open_created(struct file *f, long ret, __u32 mode, struct vigil_str *path)
+{
+	struct vigil_file_create *ev = record_begin(VE_FILE_CREATE, sizeof(*ev));
+	if (!ev)
+		return;
+	ev->res = ret;
+	ev->mode = mode;
+	ev->pad = 0;
+	if (path && path->off >= sizeof(*ev)) {
+		ev->file_path = *path;
+		ev->hdr.size = path->off + path->len + 1;
+	} else {
+		fpath_file(ev, &ev->file_path, f);
+	}
+	put_sb_id(ev, &ev->sb_id, f->f_path.mnt->mnt_sb);
+	record_submit(ev);
+}
 
 static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx)
 {
@@ -73,7 +96,10 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx)
 		upath = (const char *)in.args[0];
 		mode = in.nr == NR_creat ? in.args[1] : in.args[2];
 	}
-	struct file *f = ret >= 0 ? fd_file(ret) : NULL;
+	struct file *f = ret >= 0 ? file_of_fd(ret) : NULL;
+	bool created = f && (in.aux & O_CREAT) && (f->f_mode & FMODE_CREATED);
+	struct vigil_str path = {};
+	bool have_path = false;
 	if (is_enabled(VE_OPEN)) {
 		struct vigil_open *ev = record_begin(VE_OPEN, sizeof(*ev));
 		if (!ev)
@@ -83,28 +109,26 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx)
 		ev->mode = mode;
 		ev->pad = 0;
 		if (f)
-			put_file_path(ev, &ev->file, f);
+			fpath_file(ev, &ev->file, f);
 		else
-			put_user_path_at(ev, &ev->file, dirfd, upath);
+			fpath_user_at(ev, &ev->file, dirfd, upath, NULL);
+		path = ev->file;
+		have_path = true;
 		record_submit(ev);
 	}
-	if (f && is_enabled(VE_FILE_CREATE) && (BPF_CORE_READ(f, f_mode) & FMODE_CREATED)) {
-		struct vigil_file_create *ev = record_begin(VE_FILE_CREATE, sizeof(*ev));
-		if (!ev)
-			return 0;
-		ev->res = ret;
-		ev->mode = mode;
-		put_file_path(ev, &ev->file_path, f);
-		record_submit(ev);
-	}
+	if (created && is_enabled(VE_FILE_CREATE))
+		emit_open_created(f, ret, mode, have_path ? &path : NULL);
 	return 0;
 }
-int vigil_open_exit(struct trace_event_raw_sys_exit *ctx) { return open_exit(ctx); }
-int vigil_openat_exit(struct trace_event_raw_sys_exit *ctx) { return open_exit(ctx); }
-int vigil_creat_exit(struct trace_event_raw_sys_exit *ctx) { return open_exit(ctx); }
-int vigil_openat2_exit(struct trace_event_raw_sys_exit *ctx) { return open_exit(ctx); }
+SYS_EXIT(open, vigil_open_exit) { return open_exit(ctx); }
+SYS_EXIT(openat, vigil_openat_exit) { return open_exit(ctx); }
+SYS_EXIT(creat, vigil_creat_exit) { return open_exit(ctx); }
+SYS_EXIT(openat2, vigil_openat2_exit) { return open_exit(ctx); }
 
-/* mknod/mknodat also create files (FIFOs, devices, sockets): reported as 602. */
+/* mknod/mknodat also create files (FIFOs, devices, sockets): reported as 602 with the path
+ * as given (made absolute). No fd is left to read the mount from, so sb_id is the superblock
+ * of the path's directory found by the mount walk of lib/file-path.h (sb_of_user_path: exact
+ * unless the directory part has symlinks or ".."; a bare name costs no walk). */
 STASH_ENTER(mknod, 3, VE_FILE_CREATE, vigil_mknod_enter)
 STASH_ENTER(mknodat, 4, VE_FILE_CREATE, vigil_mknodat_enter)
 static __always_inline int mknod_exit(struct trace_event_raw_sys_exit *ctx)
@@ -116,16 +140,40 @@ static __always_inline int mknod_exit(struct trace_event_raw_sys_exit *ctx)
 	if (!ev)
 		return 0;
 	ev->res = ctx->ret;
+	ev->pad = 0;
 	int at = in.nr == NR_mknodat;
+	int dirfd = at ? (int)in.args[0] : AT_FDCWD;
 	ev->mode = at ? in.args[2] : in.args[1];
-	put_user_path_at(ev, &ev->file_path, at ? (int)in.args[0] : AT_FDCWD, (const char *)(at ? in.args[1] : in.args[0]));
+	struct upath_start st;
+	fpath_user_at(ev, &ev->file_path, dirfd, (const char *)(at ? in.args[1] : in.args[0]), &st);
+	put_sb_id(ev, &ev->sb_id, sb_of_user_path(&st));
 	record_submit(ev);
 	return 0;
 }
 SYS_EXIT(mknod, vigil_mknod_exit) { return mknod_exit(ctx); }
 SYS_EXIT(mknodat, vigil_mknodat_exit) { return mknod_exit(ctx); }
 
-/* ---- one path: unlink 605, rmdir 606, chdir 80, stat 4 ---- */
+/* Where a path argument comes from: a user path relative to dirfd, or an fd's own file
+ * (use_file: fchdir, fstat, fchmod, ftruncate; a bad fd leaves the path empty). Each exit fills
+ * one per path, so the verifier sees one walk per path whatever the syscall variant. */
+struct path_arg {
+	int dirfd;
+	int use_file;
+	const char *upath;
+	struct file *file;
+};
+
+static __always_inline void put_path_arg(void *rec, struct vigil_str *s, struct path_arg *a)
+{
+	if (a->use_file)
+		fpath_file(rec, s, a->file);
+	else
+		fpath_user_at(rec, s, a->dirfd, a->upath, NULL);
+}
+
+/* ---- one path: unlink 605, rmdir 606, chdir 80, stat 4 ----
+ * The path as given, made absolute: after a successful unlink/rmdir there is nothing left to
+ * read it from. unlinkat picks 605 or 606 at entry by AT_REMOVEDIR. */
 
 SYS_ENTER(unlink, vigil_unlink_enter)
 {
@@ -149,23 +197,6 @@ STASH_ENTER(newfstat, 2, VE_STAT, vigil_fstat_enter)
 STASH_ENTER(newfstatat, 4, VE_STAT, vigil_newfstatat_enter)
 STASH_ENTER(statx, 3, VE_STAT, vigil_statx_enter)
 
-/* Where a path argument comes from: a user path relative to dirfd, or an fd's own file.
- * Each exit fills one of these per path and walks once, so the verifier sees one walk per path
- * whatever the syscall variant. */
-struct path_arg {
-	int dirfd;
-	const char *upath;
-	struct file *file;
-};
-
-static __always_inline void put_path_arg(void *rec, struct vigil_str *s, struct path_arg *a)
-{
-	if (a->file)
-		put_file_path(rec, s, a->file);
-	else
-		put_user_path_at(rec, s, a->dirfd, a->upath);
-}
-
 static __always_inline int path_op_exit(struct trace_event_raw_sys_exit *ctx, __u32 type)
 {
 	struct inflight in;
@@ -176,20 +207,19 @@ static __always_inline int path_op_exit(struct trace_event_raw_sys_exit *ctx, __
 		return 0;
 	ev->res = ctx->ret;
 	ev->flags = 0;
-	struct path_arg a = { .dirfd = AT_FDCWD, .upath = (const char *)in.args[0], .file = NULL };
+	struct path_arg a = { .dirfd = AT_FDCWD, .use_file = 0, .upath = (const char *)in.args[0], .file = NULL };
 	switch (in.nr) {
 	case NR_unlinkat:
 	case NR_newfstatat:
 	case NR_statx:
-		ev->flags = in.nr == NR_unlinkat ? in.args[2] : in.nr == NR_statx ? in.args[2] : in.args[3];
+		ev->flags = in.nr == NR_newfstatat ? in.args[3] : in.args[2];
 		a.dirfd = in.args[0];
 		a.upath = (const char *)in.args[1];
 		break;
 	case NR_fchdir:
 	case NR_fstat:
-		a.file = fd_file(in.args[0]);
-		if (!a.file)
-			a.upath = "";
+		a.use_file = 1;
+		a.file = file_of_fd(in.args[0]);
 		break;
 	}
 	put_path_arg(ev, &ev->file, &a);
@@ -199,7 +229,7 @@ static __always_inline int path_op_exit(struct trace_event_raw_sys_exit *ctx, __
 SYS_EXIT(unlink, vigil_unlink_exit) { return path_op_exit(ctx, VE_UNLINK); }
 SYS_EXIT(unlinkat, vigil_unlinkat_exit)
 {
-	/* the entry chose rmdir or unlink by AT_REMOVEDIR; try both */
+	/* the entry chose rmdir or unlink by AT_REMOVEDIR; the slot holds one of them */
 	int r = path_op_exit(ctx, VE_UNLINK);
 	return r | path_op_exit(ctx, VE_RMDIR);
 }
@@ -212,7 +242,12 @@ SYS_EXIT(newfstat, vigil_fstat_exit) { return path_op_exit(ctx, VE_STAT); }
 SYS_EXIT(newfstatat, vigil_newfstatat_exit) { return path_op_exit(ctx, VE_STAT); }
 SYS_EXIT(statx, vigil_statx_exit) { return path_op_exit(ctx, VE_STAT); }
 
-/* ---- two paths: rename 82, link 86, symlink 88 ---- */
+/* ---- two paths: rename 82, link 86, symlink 88 ----
+ * Both paths as given, made absolute. sb_id is the superblock of old_name's directory, from
+ * the mount walk of lib/file-path.h: rename and link work within one mount (EXDEV otherwise),
+ * so for a successful call it is new_name's too; a failed one reports old_name's. With
+ * linkat(AT_EMPTY_PATH) it is the fd's own mount (exact, no walk). symlink leaves it empty
+ * (Elkeid has no sb_id there). A symlink's target is reported exactly as written. */
 
 STASH_ENTER(rename, 2, VE_RENAME, vigil_rename_enter)
 STASH_ENTER(renameat, 4, VE_RENAME, vigil_renameat_enter)
@@ -232,10 +267,8 @@ static __always_inline int path2_exit(struct trace_event_raw_sys_exit *ctx, __u3
 		return 0;
 	ev->res = ctx->ret;
 	ev->flags = 0;
-	ev->pad = 0;
-	struct path_arg nw = { .dirfd = AT_FDCWD, .upath = (const char *)in.args[1], .file = NULL };
-	const char *old = (const char *)in.args[0];
-	int olddir = AT_FDCWD;
+	int newdir = AT_FDCWD, olddir = AT_FDCWD;
+	const char *old = (const char *)in.args[0], *nw = (const char *)in.args[1];
 	switch (in.nr) {
 	case NR_renameat:
 	case NR_renameat2:
@@ -243,19 +276,24 @@ static __always_inline int path2_exit(struct trace_event_raw_sys_exit *ctx, __u3
 		ev->flags = in.nr == NR_renameat ? 0 : in.args[4];
 		olddir = in.args[0];
 		old = (const char *)in.args[1];
-		nw.dirfd = in.args[2];
-		nw.upath = (const char *)in.args[3];
+		newdir = in.args[2];
+		nw = (const char *)in.args[3];
 		break;
 	case NR_symlinkat:
-		nw.dirfd = in.args[1];
-		nw.upath = (const char *)in.args[2];
+		newdir = in.args[1];
+		nw = (const char *)in.args[2];
 		break;
 	}
-	if (type == VE_SYMLINK) /* the target is stored as written, relative or not */
+	if (type == VE_SYMLINK) {
 		put_str(ev, &ev->old_name, old, MAX_PATH, 1);
-	else
-		put_user_path_at(ev, &ev->old_name, olddir, old);
-	put_path_arg(ev, &ev->new_name, &nw);
+		fpath_user_at(ev, &ev->new_name, newdir, nw, NULL);
+		str_empty(ev, &ev->sb_id);
+	} else {
+		struct upath_start st;
+		fpath_user_at(ev, &ev->old_name, olddir, old, &st);
+		fpath_user_at(ev, &ev->new_name, newdir, nw, NULL);
+		put_sb_id(ev, &ev->sb_id, sb_of_user_path(&st));
+	}
 	record_submit(ev);
 	return 0;
 }
@@ -267,11 +305,13 @@ SYS_EXIT(linkat, vigil_linkat_exit) { return path2_exit(ctx, VE_LINK); }
 SYS_EXIT(symlink, vigil_symlink_exit) { return path2_exit(ctx, VE_SYMLINK); }
 SYS_EXIT(symlinkat, vigil_symlinkat_exit) { return path2_exit(ctx, VE_SYMLINK); }
 
-/* ---- a path and a mode: chmod 90, mkdir 83 ---- */
+/* ---- a path and a mode: chmod 90, mkdir 83 ----
+ * fchmodat2 (6.6+) is attached only where its tracepoint exists (catalog alternative). */
 
 STASH_ENTER(chmod, 2, VE_CHMOD, vigil_chmod_enter)
 STASH_ENTER(fchmod, 2, VE_CHMOD, vigil_fchmod_enter)
 STASH_ENTER(fchmodat, 3, VE_CHMOD, vigil_fchmodat_enter)
+STASH_ENTER(fchmodat2, 4, VE_CHMOD, vigil_fchmodat2_enter)
 STASH_ENTER(mkdir, 2, VE_MKDIR, vigil_mkdir_enter)
 STASH_ENTER(mkdirat, 3, VE_MKDIR, vigil_mkdirat_enter)
 
@@ -285,15 +325,14 @@ static __always_inline int path_mode_exit(struct trace_event_raw_sys_exit *ctx, 
 		return 0;
 	ev->res = ctx->ret;
 	ev->mode = in.args[1];
-	struct path_arg a = { .dirfd = AT_FDCWD, .upath = (const char *)in.args[0], .file = NULL };
+	struct path_arg a = { .dirfd = AT_FDCWD, .use_file = 0, .upath = (const char *)in.args[0], .file = NULL };
 	if (in.nr == NR_fchmodat || in.nr == NR_mkdirat || in.nr == NR_fchmodat2) {
 		ev->mode = in.args[2];
 		a.dirfd = in.args[0];
 		a.upath = (const char *)in.args[1];
 	} else if (in.nr == NR_fchmod) {
-		a.file = fd_file(in.args[0]);
-		if (!a.file)
-			a.upath = "";
+		a.use_file = 1;
+		a.file = file_of_fd(in.args[0]);
 	}
 	put_path_arg(ev, &ev->file, &a);
 	record_submit(ev);
@@ -302,6 +341,7 @@ static __always_inline int path_mode_exit(struct trace_event_raw_sys_exit *ctx, 
 SYS_EXIT(chmod, vigil_chmod_exit) { return path_mode_exit(ctx, VE_CHMOD); }
 SYS_EXIT(fchmod, vigil_fchmod_exit) { return path_mode_exit(ctx, VE_CHMOD); }
 SYS_EXIT(fchmodat, vigil_fchmodat_exit) { return path_mode_exit(ctx, VE_CHMOD); }
+SYS_EXIT(fchmodat2, vigil_fchmodat2_exit) { return path_mode_exit(ctx, VE_CHMOD); }
 SYS_EXIT(mkdir, vigil_mkdir_exit) { return path_mode_exit(ctx, VE_MKDIR); }
 SYS_EXIT(mkdirat, vigil_mkdirat_exit) { return path_mode_exit(ctx, VE_MKDIR); }
 
@@ -320,11 +360,10 @@ static __always_inline int truncate_exit(struct trace_event_raw_sys_exit *ctx)
 	ev->res = ctx->ret;
 	ev->length = in.args[1];
 	ev->pad = 0;
-	struct path_arg a = { .dirfd = AT_FDCWD, .upath = (const char *)in.args[0], .file = NULL };
+	struct path_arg a = { .dirfd = AT_FDCWD, .use_file = 0, .upath = (const char *)in.args[0], .file = NULL };
 	if (in.nr == NR_ftruncate) {
-		a.file = fd_file(in.args[0]);
-		if (!a.file)
-			a.upath = "";
+		a.use_file = 1;
+		a.file = file_of_fd(in.args[0]);
 	}
 	put_path_arg(ev, &ev->file, &a);
 	record_submit(ev);
@@ -333,7 +372,9 @@ static __always_inline int truncate_exit(struct trace_event_raw_sys_exit *ctx)
 SYS_EXIT(truncate, vigil_truncate_exit) { return truncate_exit(ctx); }
 SYS_EXIT(ftruncate, vigil_ftruncate_exit) { return truncate_exit(ctx); }
 
-/* ---- read 0, write 1: high volume, off by default ---- */
+/* ---- read 0, write 1: high volume, off by default ----
+ * The fd's path at exit; write also copies the first bytes written (for writev, of the first
+ * iovec). preadv/pwritev and io_uring are not seen. */
 
 STASH_ENTER(read, 3, VE_READ, vigil_read_enter)
 STASH_ENTER(pread64, 4, VE_READ, vigil_pread_enter)
@@ -350,18 +391,26 @@ static __always_inline int rw_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 	struct vigil_rw *ev = record_begin(type, sizeof(*ev));
 	if (!ev)
 		return 0;
-	ev->res = ctx->ret;
-	ev->fd = in.args[0];
-	ev->count = in.args[2];
-	ev->pad = 0;
-	put_file_path(ev, &ev->file, fd_file(in.args[0]));
 	long n = ctx->ret;
-	if (type == VE_WRITE && in.nr != NR_writev && n > 0) {
+	ev->res = n;
+	ev->fd = in.args[0];
+	ev->count = in.args[2]; /* bytes asked for; the iovec count for readv/writev */
+	ev->pad = 0;
+	fpath_file(ev, &ev->file, file_of_fd(in.args[0]));
+	const void *src = (const void *)in.args[1];
+	if (type == VE_WRITE && n > 0 && in.nr == NR_writev) {
+		struct iovec iov = {};
+		bpf_probe_read_user(&iov, sizeof(iov), src);
+		src = iov.iov_base;
+		if (n > (long)iov.iov_len)
+			n = iov.iov_len;
+	}
+	if (type == VE_WRITE && n > 0) {
 		if (n > WRITE_BUF_BYTES)
 			n = WRITE_BUF_BYTES;
-		put_bytes(ev, &ev->buf, (void *)in.args[1], n, 1);
+		put_bytes(ev, &ev->buf, src, n, 1);
 	} else {
-		ev->buf.off = ev->buf.len = 0;
+		str_empty(ev, &ev->buf);
 	}
 	record_submit(ev);
 	return 0;
@@ -373,14 +422,14 @@ SYS_EXIT(write, vigil_write_exit) { return rw_exit(ctx, VE_WRITE); }
 SYS_EXIT(pwrite64, vigil_pwrite_exit) { return rw_exit(ctx, VE_WRITE); }
 SYS_EXIT(writev, vigil_writev_exit) { return rw_exit(ctx, VE_WRITE); }
 
-/* ---- close 3, dup 32: off by default ---- */
-
-/* close: the file is looked up at entry (after the call the fd is gone); the struct file is
- * only read again at exit for its path, which stays valid while the dentry is cached. */
+/* ---- close 3, dup 32: off by default ----
+ * close looks the file up at entry (after the call the fd is gone) and walks its path at exit:
+ * the dentry a struct file pins stays valid while the close completes. dup reports oldfd's
+ * file. close_range is not seen. */
 SYS_ENTER(close, vigil_close_enter)
 {
 	if (should_trace(VE_CLOSE))
-		stash_args_aux(VE_CLOSE, ctx, 1, (__u64)fd_file(ctx->args[0]));
+		stash_args_aux(VE_CLOSE, ctx, 1, (__u64)file_of_fd(ctx->args[0]));
 	return 0;
 }
 STASH_ENTER(dup, 1, VE_DUP, vigil_dup_enter)
@@ -398,13 +447,15 @@ static __always_inline int fd_op_exit(struct trace_event_raw_sys_exit *ctx, __u3
 	ev->res = ctx->ret;
 	ev->fd = in.args[0];
 	ev->pad = 0;
+	struct file *f;
 	if (type == VE_CLOSE) {
 		ev->newfd = -1;
-		put_file_path(ev, &ev->file, (struct file *)in.aux);
+		f = as_file(in.aux);
 	} else {
 		ev->newfd = ctx->ret;
-		put_file_path(ev, &ev->file, fd_file(in.args[0]));
+		f = file_of_fd(in.args[0]);
 	}
+	fpath_file(ev, &ev->file, f);
 	record_submit(ev);
 	return 0;
 }

@@ -1,7 +1,7 @@
 // File family against the real kernel: every event and syscall variant, success and failure,
 // absolute paths for relative and dirfd-based calls.
 import { test, expect, describe } from "bun:test";
-import { realpathSync } from "node:fs";
+import { mkdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { canLoadBpf, collect, fixture, run, tempDir } from "../harness.ts";
 import type { DecodedEvent } from "../../src/agent/collector/decode.ts";
 
@@ -13,6 +13,22 @@ async function trigger(cmd: string, dir: string) {
 }
 
 const pick = (evs: DecodedEvent[], ...keys: string[]) => evs.map((e) => Object.fromEntries(keys.map((k) => [k, e.fields[k]])));
+
+/** The s_id the kernel gives the superblock `path` is on, from sources independent of Vigil:
+ * for a block-device filesystem the device's name (its DEVNAME; ext4 names /sys/fs/ext4/<s_id>
+ * after the same string), else the filesystem type (the default s_id of a superblock without a
+ * device, e.g. "tmpfs"), found by the path's st_dev in /proc/self/mountinfo. */
+function sidOf(path: string): string {
+  const dev = statSync(path, { bigint: true }).dev;
+  const major = Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
+  const minor = Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
+  if (major !== 0) {
+    const uevent = readFileSync(`/sys/dev/block/${major}:${minor}/uevent`, "utf8");
+    return /^DEVNAME=(.*)$/m.exec(uevent)![1];
+  }
+  const line = readFileSync("/proc/self/mountinfo", "utf8").split("\n").find((l) => l.split(" ")[2] === `${major}:${minor}`)!;
+  return line.split(" - ")[1].split(" ")[0];
+}
 
 describe.skipIf(!canLoadBpf)("file events", () => {
   test("open and file_create: variants, created vs existing, relative, dirfd, failure", async () => {
@@ -42,6 +58,8 @@ describe.skipIf(!canLoadBpf)("file events", () => {
     const created = c.of(t.pid, "file_create").map((e) => e.fields.file_path);
     // the second O_CREAT open of the same file, and the openat2 of an existing one, create nothing
     expect(created).toEqual([`${dir}/new file ü.txt`, `${dir}/rel.txt`, `${dir}/creat.txt`, `${dir}/at.txt`, `${dir}/fifo`]);
+    // the opened file's own superblock for an open, the directory's for mknodat
+    expect(new Set(c.of(t.pid, "file_create").map((e) => e.fields.sb_id))).toEqual(new Set([sidOf(dir)]));
   });
 
   test("mkdir, chmod, rename, link, symlink, truncate, unlink, rmdir, chdir", async () => {
@@ -67,13 +85,14 @@ describe.skipIf(!canLoadBpf)("file events", () => {
       { file: `${dir}/f`, mode: "640", res: "0" },
       { file: `${dir}/f`, mode: "604", res: "0" },
     ]);
-    expect(pick(ev("rename"), "old_name", "new_name", "res")).toEqual([
-      { old_name: `${dir}/f`, new_name: `${dir}/g`, res: "0" },
-      { old_name: `${dir}/g`, new_name: `${dir}/h`, res: "0" },
+    const sb = sidOf(dir);
+    expect(pick(ev("rename"), "old_name", "new_name", "res", "sb_id")).toEqual([
+      { old_name: `${dir}/f`, new_name: `${dir}/g`, res: "0", sb_id: sb },
+      { old_name: `${dir}/g`, new_name: `${dir}/h`, res: "0", sb_id: sb },
     ]);
-    expect(pick(ev("link"), "old_name", "new_name")).toEqual([
-      { old_name: `${dir}/h`, new_name: `${dir}/hl` },
-      { old_name: `${dir}/h`, new_name: `${dir}/hl2` },
+    expect(pick(ev("link"), "old_name", "new_name", "sb_id")).toEqual([
+      { old_name: `${dir}/h`, new_name: `${dir}/hl`, sb_id: sb },
+      { old_name: `${dir}/h`, new_name: `${dir}/hl2`, sb_id: sb },
     ]);
     expect(pick(ev("symlink"), "old_name", "new_name")).toEqual([
       { old_name: "../target-x", new_name: `${dir}/sl` },
@@ -96,6 +115,58 @@ describe.skipIf(!canLoadBpf)("file events", () => {
       { file: dir, res: "0" }, // the trigger's own chdir(dir) at start
       { file: "/tmp", res: "0" },
       { file: dir, res: "0" },
+    ]);
+  });
+
+  test("sb_id of file_create (open, mknod), rename and link across mounts: nested, stacked, dirfd, AT_EMPTY_PATH", async () => {
+    using d = tempDir();
+    const dir = realpathSync(d.path);
+    for (const sub of ["t", "st", "s"]) mkdirSync(`${dir}/${sub}`);
+    const mounted: string[] = [];
+    const mount = (type: string, at: string) => {
+      expect(Bun.spawnSync(["mount", "-t", type, `vigil-${type}`, at]).exitCode).toBe(0);
+      mounted.unshift(at);
+    };
+    const c = collect(["file_create", "rename", "link"]);
+    let t!: Awaited<ReturnType<typeof trigger>>;
+    try {
+      mount("tmpfs", `${dir}/t`); // t: tmpfs, with a ramfs at t/r
+      mkdirSync(`${dir}/t/r`);
+      mount("ramfs", `${dir}/t/r`);
+      mount("tmpfs", `${dir}/st`); // st: a ramfs stacked on a tmpfs
+      mount("ramfs", `${dir}/st`);
+      t = await trigger("sb", dir);
+      await c.waitFor((e) => e.fields.tgid === String(t.pid) && e.event === "link" && e.fields.new_name.endsWith("/e1"));
+    } finally {
+      await c.stop();
+      for (const m of mounted) Bun.spawnSync(["umount", m]);
+    }
+    const root = sidOf(dir); // "vda" here: DIR is on the root filesystem
+    expect(root).not.toBe("ramfs");
+    const created = c.of(t.pid, "file_create").filter((e) => e.fields.file_path.startsWith(`${dir}/`));
+    expect(pick(created, "file_path", "sb_id", "res")).toEqual([
+      { file_path: `${dir}/t/o1`, sb_id: "tmpfs", res: t.out.open_t }, // the opened file's own
+      { file_path: `${dir}/o2`, sb_id: root, res: t.out.open_dir },
+      { file_path: `${dir}/t/n1`, sb_id: "tmpfs", res: "0" }, // absolute: from the root down
+      { file_path: `${dir}/t/n2`, sb_id: "tmpfs", res: "0" }, // from a dirfd down
+      { file_path: `${dir}/n3`, sb_id: root, res: "0" },
+      { file_path: `${dir}/t/n4`, sb_id: "tmpfs", res: "0" }, // a dirfd inside the tmpfs
+      { file_path: `${dir}/n5`, sb_id: root, res: "0" },
+      { file_path: `${dir}/s/n6`, sb_id: root, res: "0" }, // "s/" has the length of "t/", not its name
+      { file_path: `${dir}/t/r/n7`, sb_id: "ramfs", res: "0" }, // two crossings
+      { file_path: `${dir}/st/n8`, sb_id: "ramfs", res: "0" }, // the top of a stack
+    ]);
+    expect(pick(c.of(t.pid, "rename"), "old_name", "new_name", "sb_id", "res")).toEqual([
+      { old_name: `${dir}/t/o1`, new_name: `${dir}/t/o1r`, sb_id: "tmpfs", res: "0" },
+      { old_name: `${dir}/t/o1r`, new_name: `${dir}/t/o1s`, sb_id: "tmpfs", res: "0" },
+      { old_name: `${dir}/o2`, new_name: `${dir}/o2r`, sb_id: root, res: "0" },
+      { old_name: `${dir}/o2r`, new_name: `${dir}/t/x`, sb_id: root, res: "-18" }, // EXDEV: old_name's
+    ]);
+    expect(pick(c.of(t.pid, "link"), "old_name", "new_name", "sb_id", "res")).toEqual([
+      { old_name: `${dir}/t/o1s`, new_name: `${dir}/t/x`, sb_id: "tmpfs", res: "0" },
+      { old_name: `${dir}/t/o1s`, new_name: `${dir}/t/o1l`, sb_id: "tmpfs", res: "0" },
+      { old_name: `${dir}/o2r`, new_name: `${dir}/o2l`, sb_id: root, res: "0" },
+      { old_name: `${dir}/t/o1s`, new_name: `${dir}/t/e1`, sb_id: "tmpfs", res: "0" }, // AT_EMPTY_PATH: the fd's own
     ]);
   });
 

@@ -6,7 +6,8 @@ import { fld, RES, progs } from "./common.ts";
 const pathOp = (file = "file") => [RES, fld("flags", 160, "u32"), fld(file, 164, "str", "file")];
 const pathMode = [RES, fld("mode", 160, "octal"), fld("file", 164, "str")];
 const path2 = [RES, fld("flags", 160, "u32"), fld("old_name", 164, "str"), fld("new_name", 168, "str")];
-const fdOp = [RES, fld("fd", 160, "i32"), fld("newfd", 164, "i32"), fld("file", 168, "str")];
+const path2Sb = [...path2, fld("sb_id", 172, "str")];
+const CREATE_SOCKET_FIELDS = ["sa_family", "dip", "dport", "sip", "sport", "socket_pid"];
 const rw = [RES, fld("count", 160, "u64"), fld("fd", 168, "i32"), fld("file", 172, "str"), fld("buf", 176, "str")];
 
 export const fileEvents: EventSpec[] = [
@@ -17,9 +18,14 @@ export const fileEvents: EventSpec[] = [
     summary: "open, openat, openat2, creat (file = the opened file's path)",
   },
   {
-    name: "file_create", dt: 602, family: "file", struct: "vigil_file_create", size: 168, defaultOn: true,
+    name: "file_create", dt: 602, family: "file", struct: "vigil_file_create", size: 176, defaultOn: true,
     programs: [...progs("open", "openat", "creat", "openat2"), ...progs("mknod", "mknodat")],
-    fields: [RES, fld("mode", 160, "octal"), fld("file_path", 164, "str")],
+    fields: [RES, fld("mode", 160, "octal"), fld("file_path", 164, "str"), fld("sb_id", 168, "str")],
+    // Elkeid's socket of the creating process: finding it means scanning the process's fds
+    // (and its ancestors'), far beyond a file event's budget, so the fields stay empty.
+    derive(_rec, f) {
+      for (const k of CREATE_SOCKET_FIELDS) f[k] = "";
+    },
     summary: "a file created (an open that created it, mknod, mknodat)",
   },
   {
@@ -34,12 +40,12 @@ export const fileEvents: EventSpec[] = [
   },
   {
     name: "rename", dt: 82, family: "file", struct: "vigil_path2", size: 176, defaultOn: true,
-    programs: progs("rename", "renameat", "renameat2"), fields: path2,
+    programs: progs("rename", "renameat", "renameat2"), fields: path2Sb,
     summary: "rename, renameat, renameat2",
   },
   {
     name: "link", dt: 86, family: "file", struct: "vigil_path2", size: 176, defaultOn: true,
-    programs: progs("link", "linkat"), fields: path2,
+    programs: progs("link", "linkat"), fields: path2Sb,
     summary: "hard links: link, linkat",
   },
   {
@@ -49,8 +55,10 @@ export const fileEvents: EventSpec[] = [
   },
   {
     name: "chmod", dt: 90, family: "file", struct: "vigil_path_mode", size: 168, defaultOn: true,
-    programs: progs("chmod", "fchmod", "fchmodat"), fields: pathMode,
-    summary: "chmod, fchmod, fchmodat",
+    // fchmodat2 (kernel 6.6+) where its tracepoint exists
+    programs: [...progs("chmod", "fchmod", "fchmodat"), `${progs("fchmodat2").join("+")}|${progs("fchmodat").join("+")}`],
+    fields: pathMode,
+    summary: "chmod, fchmod, fchmodat, fchmodat2",
   },
   {
     name: "chdir", dt: 80, family: "file", struct: "vigil_path_op", size: 168, defaultOn: true,
@@ -81,16 +89,17 @@ export const fileEvents: EventSpec[] = [
   {
     name: "write", dt: 1, family: "file", struct: "vigil_rw", size: 184, defaultOn: false,
     programs: progs("write", "pwrite", "writev"), fields: rw,
-    summary: "write, pwrite64, writev; buf = the first 64 bytes (high volume)",
+    summary: "write, pwrite64, writev; buf = the first 64 bytes written (high volume)",
   },
   {
     name: "close", dt: 3, family: "file", struct: "vigil_fd_op", size: 176, defaultOn: false,
-    programs: progs("close"), fields: fdOp,
+    programs: progs("close"), fields: [RES, fld("fd", 160, "i32"), fld("file", 168, "str")],
     summary: "close (high volume)",
   },
   {
     name: "dup", dt: 32, family: "file", struct: "vigil_fd_op", size: 176, defaultOn: false,
-    programs: progs("dup", "dup2", "dup3"), fields: fdOp,
+    programs: progs("dup", "dup2", "dup3"),
+    fields: [RES, fld("fd", 160, "i32"), fld("newfd", 164, "i32"), fld("file", 168, "str")],
     summary: "dup, dup2, dup3 (newfd = the result)",
   },
 ];

@@ -1,0 +1,13 @@
+// PostgreSQL schema: every address of a host (all four lists), indexed for the exact-IP host filter.
+// Derived from hosts' address columns by the repository. Mirrors db/sqlite/host-addrs.ts.
+import { index, primaryKey, pgTable, text } from "drizzle-orm/pg-core";
+import { hosts } from "./hosts.ts";
+
+export const hostAddrs = pgTable(
+  "host_addrs",
+  {
+    agentId: text("agent_id").notNull().references(() => hosts.agentId, { onDelete: "cascade" }),
+    addr: text("addr").notNull(),
+  },
+  (t) => [primaryKey({ name: "host_addrs_pk", columns: [t.agentId, t.addr] }), index("host_addrs_addr_idx").on(t.addr)],
+);

@@ -28,8 +28,8 @@ const { values: opt } = parseArgs({
   args: process.argv.slice(2),
   options: {
     agents: { type: "string" }, rate: { type: "string", default: "10" }, duration: { type: "string" },
-    ramp: { type: "string" }, fanout: { type: "string" }, compress: { type: "string", default: "snappy" },
-    quick: { type: "boolean", default: false }, json: { type: "string" }, help: { type: "boolean", short: "h" },
+    ramp: { type: "string" }, "batch-interval": { type: "string" }, fanout: { type: "string" }, compress: { type: "string", default: "snappy" },
+    quick: { type: "boolean", default: false }, "server-cmd": { type: "string" }, baseline: { type: "boolean", default: false }, json: { type: "string" }, help: { type: "boolean", short: "h" },
   },
   strict: true,
 });
@@ -39,9 +39,16 @@ if (opt.help) {
   --rate R       records per second per agent (default 10), plus a heartbeat at start and every 60 s
   --duration S   steady-state seconds measured after every agent connected (default 60; --quick 20)
   --ramp S       spread the connects over S seconds (default agents/100: the AC takes about 100 handshakes/s here)
+  --batch-interval MS  each agent sends what is due every MS ms (default 100, the agent's
+                 default; 10,000 agents at 100 ms are 100k gRPC messages/s, more than the simulator
+                 itself can generate on 2 cores: see the report of issue 3)
   --fanout N     agents per command round, one round every 3 s (default min(agents, 1000))
   --compress C   snappy (Elkeid's, default), gzip or none
   --json FILE    write the JSON document to FILE instead of stdout
+  --baseline     run scripts/bench/ac-baseline.ts instead of the AC: bare grpc-js + snappy + acks,
+                 no store, to see what the framework alone costs under the same load
+  --server-cmd C run the server as this command instead of dist/vigil-server (split on spaces),
+                 e.g. "node_modules/.bin/bun --cpu-prof-md --cpu-prof-dir=/tmp/prof src/server/main.ts"
 `);
   process.exit(0);
 }
@@ -55,6 +62,7 @@ const rate = int("rate", opt.rate, 10);
 const duration = int("duration", opt.duration, opt.quick ? 20 : 60);
 const ramp = int("ramp", opt.ramp, Math.max(1, Math.ceil(agents / 100)));
 const fanout = Math.min(agents, int("fanout", opt.fanout, 1000));
+const batchIntervalMs = int("batch-interval", opt["batch-interval"], 100);
 const FANOUT_EVERY_MS = 3000;
 /** POST /command/ requests in flight at once, like a Manager dispatching a task */
 const FANOUT_CONCURRENCY = 100;
@@ -87,6 +95,22 @@ function statusKb(pid: number, key: string): number {
   const m = new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) * 1024 : 0;
 }
+/** the main thread's [ns on CPU, ns runnable but waiting for a CPU] (/proc/<pid>/schedstat) */
+function schedstat(pid: number): [number, number] {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "utf8").split(" ").map(Number);
+    return [run, wait];
+  } catch {
+    return [0, 0];
+  }
+}
+/** whole machine: [busy jiffies, all jiffies] (/proc/stat) */
+function machineCpu(): [number, number] {
+  const v = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = v[3] + v[4];
+  const all = v.reduce((a, b) => a + b, 0);
+  return [all - idle, all];
+}
 const pct = (a: number[], p: number) => { const s = [...a].sort((x, y) => x - y); return s.length ? s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)] : 0; };
 const median = (a: number[]) => { const s = [...a].sort((x, y) => x - y); return s.length ? s[Math.floor(s.length / 2)] : 0; };
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
@@ -97,7 +121,9 @@ async function main() {
   const init = Bun.spawnSync([server, "certs", "init", "--out", certs, "--server-hosts", "localhost,127.0.0.1"], { stderr: "pipe" });
   if (init.exitCode !== 0) throw new Error(`certs init failed: ${init.stderr}`);
   const secret = readFileSync(join(certs, "internal.secret"), "utf8").trim();
-  const srv = Bun.spawn([server, "--role", "sd,ac", "--data-dir", join(tmp, "data"), "--certs", certs, "--listen", "127.0.0.1", "--sd-port", "0", "--ac-port", "0", "--ac-http-port", "0", "--retention", "1d", "--store-max-bytes", "20GiB"],
+  const serverCmd = opt.baseline ? [process.execPath, join(root, "scripts/bench/ac-baseline.ts")]
+    : opt["server-cmd"] ? opt["server-cmd"].split(" ").filter(Boolean) : [server];
+  const srv = Bun.spawn([...serverCmd, "--role", "sd,ac", "--data-dir", join(tmp, "data"), "--certs", certs, "--listen", "127.0.0.1", "--sd-port", "0", "--ac-port", "0", "--ac-http-port", "0", "--retention", "1d", "--store-max-bytes", "20GiB"],
     { env: { ...process.env, VIGIL_LOG_FORMAT: "json", VIGIL_LOG_LEVEL: "info" }, stdout: "ignore", stderr: "pipe" });
   procs.push(srv);
   const ready = await readyLine(srv);
@@ -107,8 +133,10 @@ async function main() {
   // 2. the simulator: ramp, settle, measure, then stop
   const simSeconds = ramp + SETTLE_S + duration;
   const s = Bun.spawn([sim, "-ac", `localhost:${ready.ac_grpc_port}`, "-ca", join(certs, "ca.crt"), "-cert", join(certs, "agent.crt"), "-key", join(certs, "agent.key"),
-    "-agents", String(agents), "-rate", String(rate), "-duration", `${simSeconds}s`, "-ramp", `${ramp}s`, "-drain", "10s",
-    "-compress", opt.compress!, "-seq", "-records-field-seq", "-id-prefix", "bench"], { stdout: "pipe", stderr: "pipe" });
+    "-agents", String(agents), "-rate", String(rate), "-duration", `${simSeconds}s`, "-ramp", `${ramp}s`, "-drain", "10s", "-batch-interval", `${batchIntervalMs}ms`,
+    "-compress", opt.compress!, "-seq", "-records-field-seq", "-id-prefix", "bench", ...(process.env.BENCH_SIM_ARGS ?? "").split(" ").filter(Boolean)],
+    // GOGC: the simulator shares the 2 cores with the server; less GC leaves more for the server
+    { stdout: "pipe", stderr: "pipe", env: { ...process.env, GOGC: process.env.GOGC ?? "400" } });
   procs.push(s);
   const simStart = Date.now();
   const progress: { t: number; acked: number }[] = [];
@@ -129,8 +157,11 @@ async function main() {
   const simOut = new Response(s.stdout).text();
 
   // 3. sample every second; command rounds during the steady window
-  const samples: { t: number; cpu: number; rss: number; conns: number }[] = [];
+  const samples: { t: number; cpu: number; simCpu: number; mainRun: number; mainWait: number; machineBusy: number; rss: number; conns: number; lagMs: number }[] = [];
   let lastTicks = cpuTicks(srv.pid), lastT = performance.now();
+  let lastSched = schedstat(srv.pid), lastMachine = machineCpu();
+  let lastSimTicks = 0;
+  try { lastSimTicks = cpuTicks(s.pid); } catch {}
   let connsPeak = 0, commandsPosted = 0, commandsFailed = 0;
   const postMs: number[] = [];
   const steadyFrom = ramp + SETTLE_S;
@@ -140,11 +171,25 @@ async function main() {
     const t = (Date.now() - simStart) / 1000;
     const ticks = cpuTicks(srv.pid), now = performance.now();
     const cpu = ((ticks - lastTicks) / CLK_TCK) / ((now - lastT) / 1000) * 100;
-    lastTicks = ticks; lastT = now;
+    let simTicks = lastSimTicks;
+    try { simTicks = cpuTicks(s.pid); } catch {}
+    const simCpu = ((simTicks - lastSimTicks) / CLK_TCK) / ((now - lastT) / 1000) * 100;
+    const sched = schedstat(srv.pid), machine = machineCpu();
+    const dtNs = (now - lastT) * 1e6;
+    const mainRun = (sched[0] - lastSched[0]) / dtNs * 100, mainWait = (sched[1] - lastSched[1]) / dtNs * 100;
+    const machineBusy = (machine[0] - lastMachine[0]) / Math.max(1, machine[1] - lastMachine[1]) * 100 * 2;
+    lastSched = sched; lastMachine = machine;
+    lastTicks = ticks; lastT = now; lastSimTicks = simTicks;
     let conns = -1;
     try { conns = ((await (await signedFetch(secret, `${http}/conn/count`, { signal: AbortSignal.timeout(5000) })).json()) as any).data; } catch {}
     connsPeak = Math.max(connsPeak, conns);
-    samples.push({ t, cpu, rss: statusKb(srv.pid, "VmRSS"), conns });
+    let lagMs = -1;
+    try {
+      const m = /^vigil_ac_event_loop_lag_max_seconds (\S+)$/m.exec(await (await fetch(`${http}/metrics`, { signal: AbortSignal.timeout(5000) })).text());
+      if (m) lagMs = Number(m[1]) * 1000;
+    } catch {}
+    samples.push({ t, cpu, simCpu, mainRun, mainWait, machineBusy, rss: statusKb(srv.pid, "VmRSS"), conns, lagMs });
+    if (process.env.BENCH_TRACE) log(`t=${t.toFixed(0)} cpu=${cpu.toFixed(0)}% sim_cpu=${simCpu.toFixed(0)}% main_thread run=${mainRun.toFixed(0)}% runqueue_wait=${mainWait.toFixed(0)}% machine=${machineBusy.toFixed(0)}%/200 conns=${conns} lag_max=${lagMs.toFixed(0)}ms`);
     if (t * 1000 >= nextFanout && t < simSeconds - 2) {
       nextFanout += FANOUT_EVERY_MS;
       const r = await fanoutRound(secret, http, agents, fanout, postMs);
@@ -169,26 +214,31 @@ async function main() {
   const steadyAcked = windows.length ? windows.reduce((a, b) => a + b, 0) / windows.length : 0;
   const offered = agents * rate;
   const result = {
-    config: { agents, rate_per_agent: rate, offered_records_per_s: offered, duration_s: duration, ramp_s: ramp, compress: opt.compress, fanout_per_round: fanout },
+    config: { agents, rate_per_agent: rate, offered_records_per_s: offered, duration_s: duration, ramp_s: ramp, batch_interval_ms: batchIntervalMs, compress: opt.compress, fanout_per_round: fanout },
     connections: { held_min_steady: connsHeld, peak: connsPeak, sim_connected_at_end: report.connected, connect_errors: report.connect_errors, stream_errors: report.stream_errors },
     records: {
       sent: report.records_sent, acked: report.records_acked, in_store: stored, heartbeats_in_store: storedHeartbeats, store_corrupt: scan.corrupt,
       steady_acked_per_s: round(steadyAcked, 0), overall_acked_per_s: round(report.records_acked / report.send_phase_s, 0),
       unacked_at_stream_error: report.records_unacked_at_stream_error, store_scan_s: round(scanS),
     },
-    server: { cpu_pct_median_steady: round(median(steady.map((x) => x.cpu))), cpu_pct_max: round(Math.max(...samples.map((x) => x.cpu))), rss_bytes_peak: rssPeak, rss_mib_peak: round(rssPeak / 2 ** 20), rss_mib_end_steady: round((steady.at(-1)?.rss ?? 0) / 2 ** 20) },
+    simulator: { cpu_pct_median_steady: round(median(steady.map((x) => x.simCpu))) },
+    machine: { busy_pct_of_200_median_steady: round(median(steady.map((x) => x.machineBusy))), ac_main_thread_runqueue_wait_pct_median: round(median(steady.map((x) => x.mainWait))), ac_main_thread_run_pct_median: round(median(steady.map((x) => x.mainRun))) },
+    server: { cpu_pct_median_steady: round(median(steady.map((x) => x.cpu))), cpu_pct_max: round(Math.max(...samples.map((x) => x.cpu))), rss_bytes_peak: rssPeak, rss_mib_peak: round(rssPeak / 2 ** 20), rss_mib_end_steady: round((steady.at(-1)?.rss ?? 0) / 2 ** 20),
+      event_loop_lag_ms: { max_per_s_median_steady: round(median(steady.map((x) => x.lagMs))), max: round(Math.max(...samples.map((x) => x.lagMs))) } },
     fanout: { commands_posted: commandsPosted, post_failures: commandsFailed, post_rtt_ms: { p50: round(pct(postMs, 0.5)), p99: round(pct(postMs, 0.99)) }, received: report.cmd_latency_ms.count, latency_ms: report.cmd_latency_ms },
     sim_errors: report.errors ?? {},
   };
   const checks = [
     { what: "concurrent agents (mTLS streams held)", got: connsHeld, target: `≥ ${TARGET.agents}`, pass: connsHeld >= TARGET.agents, anchor: `Elkeid AC limit ${ELKEID_AC_CONN_LIMIT}` },
     { what: "records/s durable (acked, steady)", got: round(steadyAcked, 0), target: `≥ ${TARGET.recordsPerSec}`, pass: steadyAcked >= TARGET.recordsPerSec * RATE_TOLERANCE, anchor: `offered ${offered}/s` },
-    { what: "every acked record in the store", got: `${stored} ≥ ${report.records_acked}`, target: "all", pass: stored >= report.records_acked && report.records_acked > 0, anchor: "" },
+    { what: "every acked record in the store", got: `${stored} ≥ ${report.records_acked}`, target: opt.baseline ? "report" : "all", pass: opt.baseline || (stored >= report.records_acked && report.records_acked > 0), anchor: opt.baseline ? "baseline: no store, acks are not durable" : "" },
     { what: "command fan-out p99 (ms)", got: report.cmd_latency_ms.p99, target: `≤ ${TARGET.fanoutP99Ms}`, pass: report.cmd_latency_ms.count > 0 && report.cmd_latency_ms.p99 <= TARGET.fanoutP99Ms, anchor: `p50 ${report.cmd_latency_ms.p50} ms, n=${report.cmd_latency_ms.count}` },
     { what: "server RSS peak (MiB)", got: result.server.rss_mib_peak, target: `≤ ${TARGET.rssBytes / 2 ** 20}`, pass: rssPeak <= TARGET.rssBytes, anchor: "" },
     { what: "server CPU (% of one core, median)", got: result.server.cpu_pct_median_steady, target: "report", pass: true, anchor: "sd+ac+store in one process, 2 cores shared with the simulator" },
+    { what: "simulator CPU (% of one core, median)", got: result.simulator.cpu_pct_median_steady, target: "report", pass: true, anchor: `batch every ${batchIntervalMs} ms per agent` },
+    { what: "AC event-loop lag (ms, median of 1 s maxima)", got: result.server.event_loop_lag_ms.max_per_s_median_steady, target: "report", pass: true, anchor: `max ${result.server.event_loop_lag_ms.max} ms` },
   ];
-  const doc = { benchmark: "ac", at: new Date().toISOString(), ...result, checks };
+  const doc = { benchmark: opt.baseline ? "ac-baseline" : "ac", at: new Date().toISOString(), ...result, checks };
   if (opt.json) writeFileSync(opt.json, JSON.stringify(doc, null, 2) + "\n");
   else process.stdout.write(JSON.stringify(doc, null, 2) + "\n");
   const w = (s: string, n: number) => s.padEnd(n);

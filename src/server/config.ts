@@ -12,7 +12,7 @@ export { DEFAULT_DATA_DIR };
 export const ROLES = ["sd", "ac", "manager", "hub"] as const;
 export type Role = (typeof ROLES)[number];
 /** Roles this build can run; the others are announced and skipped. */
-export const AVAILABLE_ROLES: readonly Role[] = ["sd", "ac"];
+export const AVAILABLE_ROLES: readonly Role[] = ["sd", "ac", "manager"];
 
 export const DEFAULT_RETENTION = "7d";
 export const DEFAULT_STORE_MAX_BYTES = "10GiB";
@@ -66,6 +66,19 @@ export const ServerConfigSchema = z.strictObject({
   }).prefault({}),
   manager: z.strictObject({
     port: zPort.default(DefaultPort.manager),
+    /** the first start's admin password (else VIGIL_ADMIN_PASSWORD, else generated and logged once) */
+    admin_password: z.string().min(8, "expected at least 8 characters").optional(),
+    /** a host without a heartbeat for this long is offline */
+    offline_after: zDuration.prefault("3m"),
+    /** login tokens expire after this long */
+    token_ttl: zDuration.prefault("12h"),
+    /** the URL agents download components from (default http://<listen or 127.0.0.1>:<port>) */
+    public_url: url.optional(),
+    component_max_bytes: zBytes.prefault("256MiB"),
+  }).prefault({}),
+  database: z.strictObject({
+    /** absent or sqlite:<path>: SQLite under data_dir; postgres://…: PostgreSQL */
+    url: z.string().min(1).regex(/^(sqlite:|postgres(ql)?:\/\/)/, "expected sqlite:<path> or postgres://user:pass@host:port/db").optional(),
   }).prefault({}),
   store: z.strictObject({
     retention: zDuration.prefault(DEFAULT_RETENTION),
@@ -90,6 +103,10 @@ export const SERVER_SOURCES: SettingSource[] = [
   { path: "ac.advertise_host", env: "VIGIL_ADVERTISE_HOST", flag: "advertise-host", kind: "string" },
   { path: "ac.register_interval", env: "VIGIL_REGISTER_INTERVAL", flag: "register-interval", kind: "duration" },
   { path: "manager.port", env: "VIGIL_MANAGER_PORT", flag: "manager-port", kind: "int" },
+  { path: "manager.admin_password", env: "VIGIL_ADMIN_PASSWORD", kind: "string" },
+  { path: "manager.offline_after", env: "VIGIL_OFFLINE_AFTER", flag: "offline-after", kind: "duration" },
+  { path: "manager.public_url", env: "VIGIL_PUBLIC_URL", flag: "public-url", kind: "string" },
+  { path: "database.url", env: "VIGIL_DATABASE_URL", flag: "database-url", kind: "string" },
   { path: "store.retention", env: "VIGIL_RETENTION", flag: "retention", kind: "duration" },
   { path: "store.max_bytes", env: "VIGIL_STORE_MAX_BYTES", flag: "store-max-bytes", kind: "bytes" },
 ];

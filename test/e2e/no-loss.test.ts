@@ -35,9 +35,9 @@ describe.skipIf(!canLoadBpf || !haveBinaries)("no loss", () => {
 
   test("SIGKILL the AC in the middle of a steady stream, restart it: nothing missing", async () => {
     using dir = tempDir("vigil-noloss-");
-    const [sd, ac, acHttp] = [await freePort(), await freePort(), await freePort()];
+    const [sd, ac, acHttp, mgr] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const data = join(dir.path, "server");
-    const serverCmd = [serverBinary, "--data-dir", data, "--listen", "127.0.0.1", "--sd-port", String(sd), "--ac-port", String(ac), "--ac-http-port", String(acHttp)];
+    const serverCmd = [serverBinary, "--data-dir", data, "--listen", "127.0.0.1", "--sd-port", String(sd), "--ac-port", String(ac), "--ac-http-port", String(acHttp), "--manager-port", String(mgr)];
     let server = spawn(serverCmd);
     procs.push(server);
     expect(await waitHttp(`http://127.0.0.1:${acHttp}/ping`), server.output()).toBe(true);

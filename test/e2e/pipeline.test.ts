@@ -15,9 +15,9 @@ describe.skipIf(!canLoadBpf || !haveBinaries)("agent → AC → store", () => {
   });
 
   test("a real exec on this host is stored with the agent's id and Elkeid's fields", async () => {
-    const [sd, ac, acHttp] = [await freePort(), await freePort(), await freePort()];
+    const [sd, ac, acHttp, mgr] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const data = join(dir.path, "server");
-    const server = spawn([serverBinary, "--data-dir", data, "--listen", "127.0.0.1", "--sd-port", String(sd), "--ac-port", String(ac), "--ac-http-port", String(acHttp)]);
+    const server = spawn([serverBinary, "--data-dir", data, "--listen", "127.0.0.1", "--sd-port", String(sd), "--ac-port", String(ac), "--ac-http-port", String(acHttp), "--manager-port", String(mgr)]);
     procs.push(server);
     expect(await waitHttp(`http://127.0.0.1:${acHttp}/ping`), server.output()).toBe(true);
 

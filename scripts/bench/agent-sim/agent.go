@@ -1,5 +1,6 @@
 // One simulated agent: its own grpc.ClientConn (own TLS connection), one Transfer stream,
-// a batch every 100 ms, a heartbeat (1000) at start and every 60 s, ack and command handling.
+// a batch every -batch-interval (100 ms, Vigil's and Elkeid's default), a heartbeat (1000) at
+// start and every 60 s, ack and command handling.
 package main
 
 import (
@@ -18,7 +19,6 @@ import (
 )
 
 const (
-	batchInterval     = 100 * time.Millisecond
 	heartbeatInterval = 60 * time.Second
 	heartbeatType     = 1000
 	benchTokenPrefix  = "bench:"
@@ -142,14 +142,14 @@ func (a *agent) session(ctx, sendCtx context.Context, conn *grpc.ClientConn) err
 		return a.endSession(err, recvErr)
 	}
 	// random phase so 10,000 agents do not tick together
-	phase := time.Duration(rand.Int64N(int64(batchInterval)))
+	phase := time.Duration(rand.Int64N(int64(a.cfg.batchInterval)))
 	select {
 	case <-time.After(phase):
 	case <-sendCtx.Done():
 	case err := <-recvErr:
 		return a.streamEnded(err, sendCtx)
 	}
-	t := time.NewTicker(batchInterval)
+	t := time.NewTicker(a.cfg.batchInterval)
 	defer t.Stop()
 	for sendCtx.Err() == nil {
 		select {
@@ -212,7 +212,7 @@ func (a *agent) dropPending() {
 // sendDue sends the records due this tick (and the heartbeat when due), if any.
 func (a *agent) sendDue(stream grpc.ClientStream) error {
 	now := time.Now()
-	a.credit += a.cfg.rate * batchInterval.Seconds()
+	a.credit += a.cfg.rate * a.cfg.batchInterval.Seconds()
 	n := int(a.credit)
 	a.credit -= float64(n)
 	hb := !now.Before(a.nextHB)

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sync"
 	"syscall"
 	"time"
@@ -32,12 +33,14 @@ type config struct {
 	agents                        int
 	rate                          float64
 	duration, ramp, drain         time.Duration
+	batchInterval                 time.Duration
 	connectTimeout                time.Duration
 	compress                      string
 	seq, recordsFieldSeq          bool
 	idPrefix, product, version    string
 	payloadBytes                  int
 	dataType                      int32
+	cpuProfile                    string
 }
 
 func parseFlags() (*config, error) {
@@ -49,7 +52,8 @@ func parseFlags() (*config, error) {
 	flag.StringVar(&c.key, "key", "", "agent client key (PEM)")
 	flag.StringVar(&c.serverName, "server-name", "", "TLS server name (default: the -ac host)")
 	flag.IntVar(&c.agents, "agents", 1, "number of agents, each with its own connection")
-	flag.Float64Var(&c.rate, "rate", 10, "records per second per agent (sent every 100 ms)")
+	flag.Float64Var(&c.rate, "rate", 10, "records per second per agent (sent every -batch-interval)")
+	flag.DurationVar(&c.batchInterval, "batch-interval", 100*time.Millisecond, "send the records due every this long (an agent's batch interval)")
 	flag.DurationVar(&c.duration, "duration", 30*time.Second, "how long to send (0 = until SIGTERM/SIGINT)")
 	flag.DurationVar(&c.ramp, "ramp", 0, "spread the connects over this time")
 	flag.DurationVar(&c.drain, "drain", 5*time.Second, "after sending, wait at most this long for acks (-seq)")
@@ -62,6 +66,7 @@ func parseFlags() (*config, error) {
 	flag.StringVar(&c.version, "version", "1.9.1-sim", "PackagedData.version")
 	flag.IntVar(&c.payloadBytes, "payload-bytes", 200, "approximate size of each record's fields")
 	flag.IntVar(&dt, "data-type", 59, "data_type of the records (heartbeats are 1000)")
+	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the simulator to this file")
 	flag.Parse()
 	c.dataType = int32(dt)
 	switch {
@@ -71,6 +76,8 @@ func parseFlags() (*config, error) {
 		return nil, fmt.Errorf("-ac host:port is required")
 	case c.agents < 1:
 		return nil, fmt.Errorf("-agents must be ≥ 1, got %d", c.agents)
+	case c.batchInterval < time.Millisecond:
+		return nil, fmt.Errorf("-batch-interval must be ≥ 1ms, got %s", c.batchInterval)
 	case c.rate < 0:
 		return nil, fmt.Errorf("-rate must be ≥ 0, got %g", c.rate)
 	case c.compress != "snappy" && c.compress != "gzip" && c.compress != "none":
@@ -123,6 +130,18 @@ func main() {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "agent-sim: %v\n", err)
 		os.Exit(2)
+	}
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "agent-sim: -cpuprofile: %v\n", err)
+			os.Exit(2)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(os.Stderr, "agent-sim: -cpuprofile: %v\n", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	st := newStats()
 	start := time.Now()

@@ -20,6 +20,8 @@ import { uploadHandler } from "./upload.ts";
 import { createAcHttpApi } from "./http-api.ts";
 import { startSdRegistration } from "./sd-register.ts";
 import { guardConnections } from "./connection-guard.ts";
+import { scanPackagedData } from "./packaged.ts";
+import { AckBatcher } from "./ack-batcher.ts";
 
 export interface AcOptions {
   /** bind address for gRPC and HTTP ("127.0.0.1", "0.0.0.0", "::") */
@@ -53,7 +55,15 @@ export interface AcOptions {
   handshakeTimeoutMs?: number;
   /** per stream, pause reading while this many batches await the sink; default 64 */
   maxInflightBatches?: number;
+  /**
+   * acknowledge at most once per this many ms per stream (ack_seq is cumulative); 0 (default)
+   * acks every batch as soon as it is durable. The server CLI uses DEFAULT_ACK_INTERVAL_MS.
+   */
+  ackIntervalMs?: number;
 }
+
+/** What `vigil-server` uses for AcOptions.ackIntervalMs: 2-3 acks/s per agent instead of 10. */
+export const DEFAULT_ACK_INTERVAL_MS = 400;
 
 export interface AcHandle extends RoleHandle {
   grpcPort: number;
@@ -92,9 +102,11 @@ export async function startAc(o: AcOptions): Promise<AcHandle> {
   const log = o.log;
   installGrpcHooks();
   const metrics = new AcMetrics();
+  metrics.startLoopProbe();
   const conns = new Connections();
 
-  const transferDef = { Transfer: { ...TransferService.Transfer, requestDeserialize: counting(TransferService.Transfer.requestDeserialize, metrics, log, "PackagedData") } };
+  // PackagedData is scanned, not decoded: records stay bytes until the store writes them
+  const transferDef = { Transfer: { ...TransferService.Transfer, requestDeserialize: counting(scanPackagedData, metrics, log, "PackagedData") } };
   const uploadDef = { Upload: { ...FileExtService.Upload, requestDeserialize: counting(FileExtService.Upload.requestDeserialize, metrics, log, "FileUploadRequest") } };
   const observer = {
     onDecompressError: (encoding: string, reason: string) => {
@@ -120,8 +132,9 @@ export async function startAc(o: AcOptions): Promise<AcHandle> {
     "grpc.keepalive_time_ms": 60_000,
     "grpc.keepalive_timeout_ms": 20_000,
   });
+  const acks = new AckBatcher(o.ackIntervalMs ?? 0);
   server.addService(transferDef, {
-    Transfer: transferHandler({ sink: o.sink, conns, metrics, log, onBatch: o.onBatch, firstMessageTimeoutMs: o.firstMessageTimeoutMs ?? 30_000, maxInflightBatches: o.maxInflightBatches ?? 64 }),
+    Transfer: transferHandler({ sink: o.sink, conns, metrics, log, acks, onBatch: o.onBatch, firstMessageTimeoutMs: o.firstMessageTimeoutMs ?? 30_000, maxInflightBatches: o.maxInflightBatches ?? 64 }),
   });
   const sinkDir = (o.sink as { dir?: unknown }).dir;
   const uploadDir = o.uploadDir ?? (typeof sinkDir === "string" ? join(dirname(sinkDir), "uploads") : join(tmpdir(), "vigil-uploads"));
@@ -181,6 +194,7 @@ export async function startAc(o: AcOptions): Promise<AcHandle> {
     stop() {
       stopping ??= (async () => {
         await sd?.stop();
+        acks.stop();
         for (const c of conns.all()) c.close(grpcjs.status.UNAVAILABLE, "the AC is shutting down; reconnect");
         await new Promise<void>((resolve) => {
           const t = setTimeout(() => {
@@ -193,6 +207,7 @@ export async function startAc(o: AcOptions): Promise<AcHandle> {
           });
         });
         guard.stop();
+        metrics.stopLoopProbe();
         await http.close();
         log.info("AC stopped");
       })();

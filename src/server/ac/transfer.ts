@@ -1,26 +1,31 @@
 // grpc.Transfer/Transfer, the agent's bidirectional stream: the first PackagedData names the
 // agent; every batch goes to the sink, and once it is durable a Vigil agent (seq > 0) gets
-// Command{ack_seq}, in order. A sink failure ends the stream with UNAVAILABLE and no ack, so the
-// agent replays from its spool. Reading pauses while too many batches await the sink.
+// Command{ack_seq}, in order (cumulative; coalesced per stream by ack-batcher.ts). A sink
+// failure ends the stream with UNAVAILABLE and no ack for it, so the agent replays from its
+// spool. Reading pauses while too many batches await the sink. Batches stay the protobuf bytes
+// they arrived as (packaged.ts); the store writes those bytes.
 import { status, type ServerDuplexStream } from "@grpc/grpc-js";
 import { decodePayload, type grpc } from "../../common/proto.ts";
-import { DataType } from "../../common/wire.ts";
 import type { Logger } from "../../common/log.ts";
-import type { AgentBatch, BatchListener, Sink } from "../sink.ts";
+import type { BatchListener, Sink } from "../sink.ts";
+import type { WireBatch } from "../store/entry.ts";
 import type { Connections, AgentConn } from "./connections.ts";
-import { type AcMetrics, RejectReason, dtLabel } from "./metrics.ts";
+import { type AcMetrics, RejectReason } from "./metrics.ts";
+import type { ScannedPackagedData } from "./packaged.ts";
+import type { AckBatcher, AckTarget } from "./ack-batcher.ts";
 
 export interface TransferContext {
   sink: Sink;
   conns: Connections;
   metrics: AcMetrics;
   log: Logger;
+  acks: AckBatcher;
   onBatch?: BatchListener;
   firstMessageTimeoutMs: number;
   maxInflightBatches: number;
 }
 
-type Call = ServerDuplexStream<grpc.PackagedData, grpc.Command.$Properties>;
+type Call = ServerDuplexStream<ScannedPackagedData, grpc.Command.$Properties>;
 
 function peerCn(call: Call): string {
   try {
@@ -32,7 +37,8 @@ function peerCn(call: Call): string {
   }
 }
 
-function toBatch(pd: grpc.PackagedData, agentId: string, receivedAt: number): AgentBatch {
+/** The sink's view of one received PackagedData: its wire bytes, records decoded only on demand. */
+function toBatch(pd: ScannedPackagedData, agentId: string, receivedAt: number): WireBatch {
   return {
     agentId,
     hostname: pd.hostname,
@@ -42,27 +48,61 @@ function toBatch(pd: grpc.PackagedData, agentId: string, receivedAt: number): Ag
     extranetIpv4: pd.extranetIpv4,
     intranetIpv6: pd.intranetIpv6,
     extranetIpv6: pd.extranetIpv6,
-    seq: Number(pd.seq ?? 0),
+    seq: pd.seq,
     receivedAt,
-    records: pd.records,
+    wire: pd.wire,
+    wireHasAgentId: pd.agentId === agentId,
+    recordCount: pd.recordCount,
+    get records() {
+      return pd.records;
+    },
   };
 }
 
+/** A batch handed to the sink, waiting for its turn to be acknowledged (in order). */
+interface InFlight {
+  batch: WireBatch;
+  settled: boolean;
+  error?: unknown;
+}
+
 export function transferHandler(ctx: TransferContext): (call: Call) => void {
-  const { sink, conns, metrics, log } = ctx;
+  const { sink, conns, metrics, log, acks } = ctx;
   return function transfer(call: Call): void {
     let conn: AgentConn | undefined;
     let ended = false;
-    let inflight = 0;
-    let chain: Promise<void> = Promise.resolve();
+    let paused = false;
+    let halfClosed = false;
+    const fifo: InFlight[] = [];
+    let head = 0;
     const addr = call.getPeer();
+    const ackTarget: AckTarget = {
+      sendAck(seq: number) {
+        if (ended) return;
+        call.write({ ackSeq: seq });
+        metrics.countAck();
+      },
+    };
 
+    const forget = () => {
+      clearTimeout(firstTimer);
+      acks.drop(ackTarget);
+      if (conn && conns.remove(conn)) metrics.connections.set(conns.size);
+    };
     const end = (code: number, details: string) => {
       if (ended) return;
+      acks.flush(ackTarget); // what is durable is acknowledged before the stream goes
       ended = true;
-      clearTimeout(firstTimer);
-      if (conn && conns.remove(conn)) metrics.connections.set(conns.size);
+      forget();
       call.emit("error", { code, details });
+    };
+    const finish = () => {
+      // the agent half-closed and every batch is settled: last acks, then close with OK
+      if (ended) return;
+      acks.flush(ackTarget);
+      ended = true;
+      forget();
+      call.end();
     };
     const firstTimer = setTimeout(() => {
       if (conn || ended) return;
@@ -72,7 +112,45 @@ export function transferHandler(ctx: TransferContext): (call: Call) => void {
     }, ctx.firstMessageTimeoutMs);
     firstTimer.unref?.();
 
-    call.on("data", (pd: grpc.PackagedData) => {
+    // acknowledge settled batches in order, up to the first one still in the sink
+    const drain = () => {
+      while (head < fifo.length && fifo[head].settled) {
+        const e = fifo[head];
+        fifo[head++] = undefined as unknown as InFlight;
+        if (ended) continue;
+        if (e.error !== undefined) {
+          metrics.reject(RejectReason.SinkError);
+          log.error("sink refused a batch; closing the stream so the agent replays it", { agent_id: e.batch.agentId, sink: sink.name, seq: e.batch.seq, error: e.error as Error });
+          end(status.UNAVAILABLE, `the server could not store the batch (${sink.name}); replay it`);
+          continue;
+        }
+        if (e.batch.recordCount > 0) {
+          metrics.countDurable();
+          if (ctx.onBatch) {
+            try {
+              ctx.onBatch(e.batch);
+            } catch (err) {
+              log.error("batch listener failed", { error: err as Error });
+            }
+          }
+        }
+        if (e.batch.seq > 0) acks.durable(ackTarget, e.batch.seq);
+      }
+      if (head === fifo.length) {
+        fifo.length = 0;
+        head = 0;
+      } else if (head > 1024) {
+        fifo.splice(0, head);
+        head = 0;
+      }
+      if (paused && fifo.length - head < ctx.maxInflightBatches && !ended) {
+        paused = false;
+        call.resume();
+      }
+      if (halfClosed && head === fifo.length) finish();
+    };
+
+    call.on("data", (pd: ScannedPackagedData) => {
       if (ended) return;
       const now = Date.now();
       if (!conn) {
@@ -109,76 +187,48 @@ export function transferHandler(ctx: TransferContext): (call: Call) => void {
       const c = conn;
       c.lastSeen = now;
       c.batches++;
-      c.records += pd.records.length;
+      c.records += pd.recordCount;
       if (pd.hostname) c.hostname = pd.hostname;
-      metrics.batches.inc();
-      const perDt = new Map<string, [number, number]>();
-      for (const r of pd.records) {
-        const label = dtLabel(r.dataType ?? 0);
-        const e = perDt.get(label) ?? [0, 0];
-        e[0]++;
-        e[1] += r.data?.length ?? 0;
-        perDt.set(label, e);
-        if (r.dataType === DataType.AgentHeartbeat) {
-          try {
-            c.heartbeat = decodePayload(r.data ?? new Uint8Array());
-          } catch {
-            metrics.reject(RejectReason.Malformed);
-          }
+      metrics.countBatch(pd.dataTypes, pd.dataBytes);
+      if (pd.heartbeat) {
+        try {
+          c.heartbeat = decodePayload(pd.heartbeat);
+        } catch {
+          metrics.reject(RejectReason.Malformed);
         }
-      }
-      for (const [label, [n, b]] of perDt) {
-        metrics.records.inc({ data_type: label }, n);
-        metrics.bytes.inc({ data_type: label }, b);
       }
 
-      const batch = toBatch(pd, c.agentId, now);
-      const written = batch.records.length > 0 ? sink.write(batch) : Promise.resolve();
-      written.catch(() => {}); // handled in order below
-      if (++inflight >= ctx.maxInflightBatches) call.pause();
-      chain = chain.then(async () => {
-        try {
-          await written;
-        } catch (e) {
-          if (!ended) {
-            metrics.reject(RejectReason.SinkError);
-            log.error("sink refused a batch; closing the stream so the agent replays it", { agent_id: c.agentId, sink: sink.name, seq: batch.seq, error: e as Error });
-            end(status.UNAVAILABLE, `the server could not store the batch (${sink.name}); replay it`);
-          }
-          return;
-        } finally {
-          if (--inflight < ctx.maxInflightBatches && !ended) call.resume();
-        }
-        if (ended) return;
-        if (batch.records.length > 0) {
-          metrics.durable.inc();
-          try {
-            ctx.onBatch?.(batch);
-          } catch (e) {
-            log.error("batch listener failed", { error: e as Error });
-          }
-        }
-        if (batch.seq > 0) {
-          call.write({ ackSeq: batch.seq });
-          metrics.acks.inc();
-        }
-      });
+      const e: InFlight = { batch: toBatch(pd, c.agentId, now), settled: false };
+      fifo.push(e);
+      if (e.batch.recordCount > 0) {
+        sink.write(e.batch).then(
+          () => {
+            e.settled = true;
+            if (fifo[head] === e) drain();
+          },
+          (err) => {
+            e.settled = true;
+            e.error = err ?? new Error("sink write failed");
+            if (fifo[head] === e) drain();
+          },
+        );
+      } else {
+        e.settled = true;
+        if (fifo[head] === e) drain();
+      }
+      if (!paused && fifo.length - head >= ctx.maxInflightBatches) {
+        paused = true;
+        call.pause();
+      }
     });
     call.on("end", () => {
-      // the agent half-closed: finish acks in flight, then close with OK
-      chain.then(() => {
-        if (ended) return;
-        ended = true;
-        clearTimeout(firstTimer);
-        if (conn && conns.remove(conn)) metrics.connections.set(conns.size);
-        call.end();
-      });
+      halfClosed = true;
+      if (head === fifo.length) finish();
     });
     call.on("cancelled", () => {
       if (ended) return;
       ended = true;
-      clearTimeout(firstTimer);
-      if (conn && conns.remove(conn)) metrics.connections.set(conns.size);
+      forget();
       if (conn) log.info("agent disconnected", { agent_id: conn.agentId, peer: addr });
     });
     call.on("error", () => {}); // the status is sent by grpc-js; nothing else to do

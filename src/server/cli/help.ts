@@ -8,10 +8,11 @@ Usage:
   vigil-server certs init --out DIR --server-hosts HOST,...
                                          create a CA, a server and an agent certificate
   vigil-server events query [options]    print events from the embedded store
+  vigil-server user add|passwd|del|list  manage the Manager's users (see "vigil-server user --help")
   vigil-server version
 
 Run options (a YAML file < VIGIL_* environment variables < flags):
-  --role ROLES             sd,ac,manager,hub (default: all; manager and hub are not built yet)
+  --role ROLES             sd,ac,manager,hub (default: all; hub is not built yet)
   --config FILE            YAML settings file
   --data-dir DIR           state and the event store (default ${DEFAULT_DATA_DIR})   VIGIL_DATA_DIR
   --certs DIR              ca.crt, server.crt/key, internal.secret (default: DATA-DIR/certs,
@@ -21,6 +22,12 @@ Run options (a YAML file < VIGIL_* environment variables < flags):
   --ac-port N              AC gRPC for agents (default 6751)                        VIGIL_AC_PORT
   --ac-http-port N         AC HTTP for the Manager (default 6752)                   VIGIL_AC_HTTP_PORT
   --manager-port N         Manager HTTP and console (default 6701)                  VIGIL_MANAGER_PORT
+  --database-url URL       Manager database: sqlite:<path> (default DATA-DIR/manager.db)
+                           or postgres://user:pass@host:port/db                     VIGIL_DATABASE_URL
+  --offline-after D        a host without a heartbeat this long is offline (3m)     VIGIL_OFFLINE_AFTER
+  --public-url URL         the Manager URL agents download components from          VIGIL_PUBLIC_URL
+  (manager.admin_password / VIGIL_ADMIN_PASSWORD: the first start's admin password;
+   else one is generated and logged once)
   --sd URL,...             SD nodes the AC registers with (default: the local SD)  VIGIL_SD
   --sd-peers URL,...       peer SD nodes this SD replicates to                      VIGIL_SD_PEERS
   --sd-ttl DURATION        SD entry lifetime without renewal (default 105s)         VIGIL_SD_TTL
@@ -31,8 +38,9 @@ Run options (a YAML file < VIGIL_* environment variables < flags):
   (internal_secret: only in the YAML file or VIGIL_INTERNAL_SECRET; else CERTS/internal.secret)
 
 YAML keys: roles, data_dir, certs, internal_secret, listen, sd.{port,peers,ttl},
-  ac.{grpc_port,http_port,sd,advertise_host,register_interval}, manager.port,
-  store.{retention,max_bytes}
+  ac.{grpc_port,http_port,sd,advertise_host,register_interval},
+  manager.{port,admin_password,offline_after,token_ttl,public_url,component_max_bytes},
+  database.url, store.{retention,max_bytes}
 Logging: VIGIL_LOG_LEVEL=debug|info|warn|error, VIGIL_LOG_FORMAT=text|json.
 `;
 

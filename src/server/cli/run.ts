@@ -1,5 +1,6 @@
 // `vigil-server [options]`: validates every setting, then starts the roles in order (SD, the
-// event store, AC) in one process and stops them in reverse order on SIGINT/SIGTERM.
+// event store, AC, the Manager's database, Manager) in one process and stops them in reverse
+// order on SIGINT/SIGTERM.
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { UsageError } from "../../common/errors.ts";
@@ -7,9 +8,13 @@ import { createLogger, type Logger } from "../../common/log.ts";
 import type { RoleHandle } from "../role.ts";
 import { AVAILABLE_ROLES, ROLES, RUN_FLAGS, loadServerConfig, type Role, type ServerConfig } from "../config.ts";
 import { startSd } from "../sd/index.ts";
-import { startAc } from "../ac/index.ts";
+import { startAc, DEFAULT_ACK_INTERVAL_MS } from "../ac/index.ts";
 import { openEventStore } from "../store/index.ts";
 import { STORE_SUBDIR } from "../store/query-cli.ts";
+import { openRepository } from "../manager/repo/index.ts";
+import { startManager } from "../manager/index.ts";
+import type { BatchListener } from "../sink.ts";
+import type { EventStore } from "../store/index.ts";
 import { MAIN_HELP } from "./help.ts";
 import { prepare } from "./prepare.ts";
 
@@ -43,16 +48,43 @@ async function startRoles(cfg: ServerConfig, run: Role[], log: Logger, handles: 
     sdUrl = localUrl(cfg.listen, sd.port);
     ready.sd_port = sd.port;
   }
+  // the Manager's heartbeat/result listener, set once the Manager runs (the AC starts first)
+  let ingest: BatchListener | undefined;
+  let store: EventStore | undefined;
+  let acHttpUrl: string | undefined;
+  let acAddr: string | undefined;
   if (run.includes("ac")) {
-    const store = await openEventStore({ dir: join(cfg.data_dir, STORE_SUBDIR), retentionMs: cfg.store.retention, maxBytes: cfg.store.max_bytes, log: log.child("store") });
-    handles.push({ name: "store", stop: () => store.close() });
+    const events = await openEventStore({ dir: join(cfg.data_dir, STORE_SUBDIR), retentionMs: cfg.store.retention, maxBytes: cfg.store.max_bytes, log: log.child("store") });
+    store = events;
+    handles.push({ name: "store", stop: () => events.close() });
     const sdUrls = cfg.ac.sd ?? (sdUrl ? [sdUrl] : []);
     const ac = await startAc({
-      listen: cfg.listen, grpcPort: cfg.ac.grpc_port, httpPort: cfg.ac.http_port, certs: p.serverCerts!, secret: p.secret, sink: store,
+      listen: cfg.listen, grpcPort: cfg.ac.grpc_port, httpPort: cfg.ac.http_port, certs: p.serverCerts!, secret: p.secret, sink: events,
       sdUrls, advertiseHost: cfg.ac.advertise_host, registerIntervalMs: cfg.ac.register_interval, log: log.child("ac"),
+      ackIntervalMs: DEFAULT_ACK_INTERVAL_MS,
+      onBatch: (b) => ingest?.(b),
     });
     handles.push(ac);
+    acHttpUrl = localUrl(cfg.listen, ac.httpPort);
+    acAddr = `${cfg.ac.advertise_host ?? new URL(localUrl(cfg.listen, ac.grpcPort)).hostname}:${ac.grpcPort}`;
     Object.assign(ready, { ac_grpc_port: ac.grpcPort, ac_http_port: ac.httpPort, ac_sd: sdUrls.join(",") });
+  }
+  if (run.includes("manager")) {
+    const mlog = log.child("manager");
+    const repo = await openRepository({ url: cfg.database.url, dataDir: cfg.data_dir, log: mlog });
+    handles.push({ name: "manager-db", stop: () => repo.close() });
+    const mgr = await startManager({
+      listen: cfg.listen, port: cfg.manager.port, repo, events: store, secret: p.secret,
+      acUrls: acHttpUrl ? [acHttpUrl] : undefined,
+      sdUrls: cfg.ac.sd ?? (sdUrl ? [sdUrl] : undefined),
+      acAddr, dataDir: cfg.data_dir, adminPassword: cfg.manager.admin_password,
+      settings: { offlineAfterMs: cfg.manager.offline_after, tokenTtlMs: cfg.manager.token_ttl, publicUrl: cfg.manager.public_url, componentMaxBytes: cfg.manager.component_max_bytes },
+      log: mlog,
+    });
+    ingest = mgr.ingest;
+    // stopping: detach the listener first, then the Manager flushes what it holds
+    handles.push({ name: "manager", stop: async () => { ingest = undefined; await mgr.stop(); } });
+    ready.manager_port = mgr.port;
   }
   return ready;
 }

@@ -22,11 +22,11 @@ function flakySink(inner: Sink): Sink & { failing: boolean } {
   return s;
 }
 
-async function setup(dir: string) {
+async function setup(dir: string, ackIntervalMs = 0) {
   const c = await certs();
   const store = await openEventStore({ dir: join(dir, "events"), retentionMs: 86_400_000, maxBytes: 1 << 30, log });
   const sink = flakySink(store);
-  const ac = await startAc({ listen: "127.0.0.1", grpcPort: 0, httpPort: 0, certs: { ca: c.ca, cert: c.serverCert, key: c.serverKey }, secret: SECRET, sink, log, uploadDir: join(dir, "uploads") });
+  const ac = await startAc({ listen: "127.0.0.1", grpcPort: 0, httpPort: 0, certs: { ca: c.ca, cert: c.serverCert, key: c.serverKey }, secret: SECRET, sink, log, uploadDir: join(dir, "uploads"), ackIntervalMs });
   const cred = { cert: c.agentCert, key: c.agentKey };
   return { c, store, sink, ac, cred, async stop() { await ac.stop(); await store.close(); } };
 }
@@ -60,6 +60,44 @@ describe("AC delivery", () => {
     cl.close();
     await x.stop();
   }, 30_000);
+
+  test("with ackIntervalMs, acks are cumulative, fewer than batches, and never ahead of the store", async () => {
+    using d = tempDir();
+    const x = await setup(d.path, 300);
+    const cl = client(x.ac.grpcPort, x.cred, x.c.ca);
+    const s = openStream(cl);
+    const storedAtAck: number[] = [];
+    s.call.on("data", () => storedAtAck.push(x.store.stats().recordsWritten));
+    for (let i = 1; i <= 20; i++) s.call.write(packaged({ agentId: "coalesced", seq: i, n: 2, first: (i - 1) * 2 }));
+    expect(await waitFor(() => s.acks.at(-1) === 20, 10_000)).toBe(true);
+    expect(s.acks.length).toBeLessThan(20);
+    for (let i = 1; i < s.acks.length; i++) expect(s.acks[i]).toBeGreaterThan(s.acks[i - 1]);
+    s.acks.forEach((a, i) => expect(storedAtAck[i]).toBeGreaterThanOrEqual(a * 2));
+    // a sink failure: what was durable before it is still acknowledged, the failed batch is not
+    x.sink.failing = true;
+    s.call.write(packaged({ agentId: "coalesced", seq: 21, n: 2, first: 40 }));
+    expect((await s.status).code).toBe(14);
+    expect(s.acks.at(-1)).toBe(20);
+    cl.close();
+    await x.stop();
+  }, 30_000);
+
+  test("a stream whose later batches omit agent_id is stored under the agent of its first batch", async () => {
+    using d = tempDir();
+    const x = await setup(d.path);
+    const cl = client(x.ac.grpcPort, x.cred, x.c.ca);
+    const s = openStream(cl);
+    s.call.write(packaged({ agentId: "named-once", seq: 1, n: 1, first: 0 }));
+    s.call.write({ ...packaged({ seq: 2, n: 2, first: 1 }), agentId: "" });
+    expect(await waitFor(() => s.acks.length === 2)).toBe(true);
+    s.call.end();
+    await s.status;
+    const evs = await x.store.query({ agentId: "named-once" });
+    expect(evs.map((e) => e.fields.n)).toEqual(["0", "1", "2"]);
+    expect(evs.every((e) => e.hostname === "h1")).toBe(true);
+    cl.close();
+    await x.stop();
+  }, 20_000);
 
   test("Elkeid agents (seq 0) are stored and get no acks", async () => {
     using d = tempDir();

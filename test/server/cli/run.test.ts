@@ -14,9 +14,9 @@ describe("vigil-server run", () => {
   test("all-in-one: creates certs, starts SD then AC, AC registers, records are durable, SIGTERM stops", async () => {
     using d = tempDir();
     const data = join(d.path, "data");
-    const s = await startServer(["--data-dir", data, ...loopback, "--sd-port", "0", "--ac-port", "0", "--ac-http-port", "0", "--register-interval", "1s"]);
+    const s = await startServer(["--data-dir", data, ...loopback, "--sd-port", "0", "--ac-port", "0", "--ac-http-port", "0", "--manager-port", "0", "--register-interval", "1s"]);
     const { sd_port: sdPort, ac_grpc_port: grpcPort, ac_http_port: httpPort, roles } = s.ready;
-    expect(roles).toBe("sd,ac");
+    expect(roles).toBe("sd,ac,manager");
     for (const f of ["ca.crt", "server.crt", "server.key", "agent.crt", "agent.key", "internal.secret"]) expect(existsSync(join(data, "certs", f))).toBe(true);
     expect(s.lines.join("\n")).toMatch(/not built yet/);
     // started in order, SD first
@@ -31,6 +31,7 @@ describe("vigil-server run", () => {
     }
     expect(detail).toMatchObject([{ ip: "127.0.0.1", port: grpcPort }]);
     expect((await fetch(`http://127.0.0.1:${httpPort}/ping`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${s.ready.manager_port}/ping`)).status).toBe(200);
 
     if (existsSync(agentSim)) {
       const certs = join(data, "certs");
@@ -50,7 +51,7 @@ describe("vigil-server run", () => {
 
     expect(await s.stop("SIGTERM")).toBe(0);
     const tail = s.lines.join("\n");
-    expect(tail).toMatch(/"msg":"stopping".*"roles":"ac,store,sd"/);
+    expect(tail).toMatch(/"msg":"stopping".*"roles":"manager,manager-db,ac,store,sd"/);
     for (const p of [sdPort, grpcPort, httpPort]) expect(await listening(p)).toBe(false);
 
     // a second start reuses the certificates (no new CA)
@@ -79,11 +80,11 @@ describe("vigil-server run", () => {
     expect(await fromFlag.stop()).toBe(0);
   }, 60_000);
 
-  test("--role sd,manager runs SD and says manager is not built yet; a port in use fails start-up", async () => {
+  test("--role sd,hub runs SD and says hub is not built yet; a port in use fails start-up", async () => {
     using d = tempDir();
-    const s = await startServer(["--role", "sd,manager", "--data-dir", join(d.path, "data"), ...loopback, "--sd-port", "0"]);
+    const s = await startServer(["--role", "sd,hub", "--data-dir", join(d.path, "data"), ...loopback, "--sd-port", "0"]);
     expect(s.ready.roles).toBe("sd");
-    expect(s.lines.join("\n")).toMatch(/manager not built yet/);
+    expect(s.lines.join("\n")).toMatch(/hub not built yet/);
     const clash = await runServerCli(["--role", "sd", "--data-dir", join(d.path, "data"), ...loopback, "--sd-port", String(s.ready.sd_port)]);
     expect(clash.code).toBe(1);
     expect(clash.stderr).toMatch(/cannot listen/);

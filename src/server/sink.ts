@@ -2,17 +2,10 @@
 // once the batch is durable (the embedded store's fsync, or Kafka acks=all in cluster mode), and
 // only then is the batch acknowledged to a Vigil agent (Command.ack_seq).
 import type { grpc } from "../common/proto.ts";
+import type { AgentIdentity } from "../common/agent-identity.ts";
 
 /** One PackagedData from one agent connection, as received (records still serialized). */
-export interface AgentBatch {
-  agentId: string;
-  hostname: string;
-  version: string;
-  product: string;
-  intranetIpv4: string[];
-  extranetIpv4: string[];
-  intranetIpv6: string[];
-  extranetIpv6: string[];
+export interface AgentBatch extends AgentIdentity {
   /** Vigil's batch sequence number (PackagedData.seq); 0 from Elkeid agents */
   seq: number;
   /** server receive time, unix ms */

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync, renameSync } from "node:fs";
 import { hostname as osHostname, networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { PRODUCT } from "../../common/wire.ts";
+import type { AgentIdentity } from "../../common/agent-identity.ts";
 
 export const ID_FILE = "agent-id";
 export const MACHINE_SOURCES = ["/etc/machine-id", "/sys/class/dmi/id/product_uuid"] as const;
@@ -14,16 +15,8 @@ export const MACHINE_SOURCES = ["/etc/machine-id", "/sys/class/dmi/id/product_uu
 const PLACEHOLDER_UUIDS = new Set(["03000200-0400-0500-0006-000700080009", "00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff"]);
 const UUID_NS_OID = "6ba7b812-9dad-11d1-80b4-00c04fd430c8";
 
-export interface Identity {
-  agentId: string;
-  hostname: string;
-  version: string;
-  product: string;
-  intranetIpv4: string[];
-  extranetIpv4: string[];
-  intranetIpv6: string[];
-  extranetIpv6: string[];
-}
+/** The agent's identity as it puts it into every PackagedData. */
+export type Identity = AgentIdentity;
 
 function readTrim(path: string): string {
   try {

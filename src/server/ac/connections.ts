@@ -1,16 +1,9 @@
 // The AC's table of live agent streams: one per agent id (a new stream replaces the old one),
 // with what /conn/list and /conn/stat report and a way to push a Command to the agent.
 import type { grpc } from "../../common/proto.ts";
+import type { AgentIdentity } from "../../common/agent-identity.ts";
 
-export interface AgentConn {
-  agentId: string;
-  hostname: string;
-  version: string;
-  product: string;
-  intranetIpv4: string[];
-  extranetIpv4: string[];
-  intranetIpv6: string[];
-  extranetIpv6: string[];
+export interface AgentConn extends AgentIdentity {
   /** peer address host:port */
   addr: string;
   /** client certificate subject CN */

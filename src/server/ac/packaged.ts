@@ -7,6 +7,7 @@ import $protobuf from "protobufjs/minimal.js";
 import "../../common/protobuf-numbers.ts"; // 64-bit integers as numbers, before any Reader use
 import { grpc } from "../../common/proto.ts";
 import { DataType } from "../../common/wire.ts";
+import type { AgentIdentity } from "../../common/agent-identity.ts";
 
 const WIRE_VARINT = 0;
 const WIRE_LEN = 2;
@@ -15,17 +16,9 @@ const WIRE_LEN = 2;
 const F = { records: 1, agentId: 2, intranetIpv4: 3, extranetIpv4: 4, intranetIpv6: 5, extranetIpv6: 6, hostname: 7, version: 8, product: 9, seq: 100 } as const;
 const R = { dataType: 1, timestamp: 2, data: 3 } as const;
 
-export interface ScannedPackagedData {
+export interface ScannedPackagedData extends AgentIdentity {
   /** the message's protobuf bytes (the decompressed gRPC message) */
   wire: Buffer;
-  agentId: string;
-  hostname: string;
-  version: string;
-  product: string;
-  intranetIpv4: string[];
-  extranetIpv4: string[];
-  intranetIpv6: string[];
-  extranetIpv6: string[];
   seq: number;
   recordCount: number;
   /** data_type of each record, in order */

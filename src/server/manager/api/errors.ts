@@ -29,9 +29,39 @@ export function describeIssues(e: ZodError, target = "body"): string {
     .join("; ");
 }
 
-/** @hono/zod-openapi defaultHook: a failed validation becomes a 400 naming what was wrong. */
-export function validationHook(result: { success: boolean; target: string; error?: ZodError }, _c: Context): void {
-  if (!result.success && result.error) throw new ApiError(400, `bad request: ${describeIssues(result.error, result.target === "json" ? "body" : result.target)}`);
+/** Where the first NUL character is in a value's strings or keys ("" = the value itself), else undefined. */
+export function findNul(v: unknown, path = ""): string | undefined {
+  if (typeof v === "string") return v.includes("\0") ? path : undefined;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const at = findNul(v[i], `${path}.${i}`);
+      if (at !== undefined) return at;
+    }
+    return undefined;
+  }
+  if (v === null || typeof v !== "object") return undefined;
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return undefined; // a File of a multipart form: bytes, not text
+  for (const [k, x] of Object.entries(v)) {
+    if (k.includes("\0")) return `${path} (a key)`;
+    const at = findNul(x, `${path}.${k}`);
+    if (at !== undefined) return at;
+  }
+  return undefined;
+}
+
+export const nulMessage = (field: string) => `bad request: ${field}: must not contain NUL (\\u0000) characters`;
+
+/**
+ * @hono/zod-openapi defaultHook: a failed validation becomes a 400 naming what was wrong; so does
+ * a NUL character in any string of a valid input (PostgreSQL refuses NUL in text, SQLite stores
+ * it: both dialects must answer alike). Runs after the route's role check.
+ */
+export function validationHook(result: { success: boolean; target: string; error?: ZodError; data?: unknown }, _c: Context): void {
+  const target = result.target === "json" ? "body" : result.target;
+  if (!result.success && result.error) throw new ApiError(400, `bad request: ${describeIssues(result.error, target)}`);
+  const at = result.success ? findNul(result.data) : undefined;
+  if (at !== undefined) throw new ApiError(400, nulMessage(`${target}${at}`));
 }
 
 export function createErrorHandler(opts: { log: Logger }): ErrorHandler {

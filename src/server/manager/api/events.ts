@@ -3,7 +3,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireRole } from "../auth/middleware.ts";
 import type { ManagerApp, RouteDeps } from "./deps.ts";
-import { ApiError, badRequest } from "./errors.ts";
+import { ApiError, badRequest, nulMessage } from "./errors.ts";
 import { errors, json, ok, SECURITY } from "./schemas.ts";
 
 const zTime = z.string().max(40).transform((s, ctx) => {
@@ -39,6 +39,7 @@ export function eventRoutes(app: ManagerApp, d: RouteDeps): void {
       if (KNOWN.has(k)) continue;
       const m = /^field\.([A-Za-z0-9_.-]{1,64})$/.exec(k);
       if (!m) throw badRequest(`bad request: query.${k}: unknown parameter (filters on fields are field.<name>=<value>)`);
+      if (v.includes("\0")) throw badRequest(nulMessage(`query.${k}`));
       fields.push([m[1]!, v]);
     }
     if (!d.events) throw new ApiError(501, "event queries need the embedded event store (this Manager runs without one; in cluster mode events go to Kafka)");

@@ -12,8 +12,9 @@ type Q = Pick<PgDb, "select" | "insert" | "update" | "delete">;
 function hostWhere(f: HostFilter, onlineSince: number): SQL | undefined {
   const c: SQL[] = [];
   if (f.hostname !== undefined && f.hostname !== "") c.push(sql`${s.hosts.hostname} ILIKE ${likePattern(f.hostname)} ESCAPE '\\'`);
-  if (f.ip !== undefined && f.ip !== "") c.push(sql`EXISTS (SELECT 1 FROM ${s.hostAddrs} WHERE ${s.hostAddrs.agentId} = ${s.hosts.agentId} AND ${s.hostAddrs.addr} = ${f.ip})`);
-  if (f.tag !== undefined && f.tag !== "") c.push(sql`EXISTS (SELECT 1 FROM ${s.hostTags} WHERE ${s.hostTags.agentId} = ${s.hosts.agentId} AND ${s.hostTags.tag} = ${f.tag})`);
+  // tag and address tests as IN (the same semi-join as EXISTS here; the SQLite twin needs the form)
+  if (f.ip !== undefined && f.ip !== "") c.push(sql`${s.hosts.agentId} IN (SELECT ${s.hostAddrs.agentId} FROM ${s.hostAddrs} WHERE ${s.hostAddrs.addr} = ${f.ip})`);
+  if (f.tag !== undefined && f.tag !== "") c.push(sql`${s.hosts.agentId} IN (SELECT ${s.hostTags.agentId} FROM ${s.hostTags} WHERE ${s.hostTags.tag} = ${f.tag})`);
   if (f.version !== undefined && f.version !== "") c.push(eq(s.hosts.version, f.version));
   if (f.state === "online") c.push(gte(s.hosts.lastSeenAt, onlineSince));
   if (f.state === "offline") c.push(lt(s.hosts.lastSeenAt, onlineSince));
@@ -30,10 +31,13 @@ async function withTags(q: Q, rows: HostRow[]): Promise<Host[]> {
   return rows.map((r) => ({ ...r, tags: tags.get(r.agentId) ?? [] }));
 }
 
-export async function recordHeartbeats(db: PgDb, hbs: HostHeartbeat[]): Promise<void> {
-  if (hbs.length === 0) return;
+/** Rows a write added, per table (for the statistics upkeep, repo/stats-upkeep.ts). */
+export type Growth = Record<string, number>;
+
+export async function recordHeartbeats(db: PgDb, hbs: HostHeartbeat[]): Promise<Growth> {
+  if (hbs.length === 0) return {};
   const agentIds = [...new Set(hbs.map((h) => h.agentId))].sort();
-  await db.transaction(async (tx) => {
+  return db.transaction(async (tx) => {
     // lock the stored rows (in a fixed order) so concurrent calls fold onto each other's results
     const existing = new Map<string, HostRow>();
     for (const ids of chunks(agentIds, IN_CHUNK)) {
@@ -56,6 +60,7 @@ export async function recordHeartbeats(db: PgDb, hbs: HostHeartbeat[]): Promise<
     for (const ids of chunks(changed.map((r) => r.agentId), IN_CHUNK)) await tx.delete(s.hostAddrs).where(inArray(s.hostAddrs.agentId, ids));
     const addrRows = changed.flatMap((r) => addrsOf(r).map((addr) => ({ agentId: r.agentId, addr })));
     for (const part of chunks(addrRows, INSERT_CHUNK)) await tx.insert(s.hostAddrs).values(part).onConflictDoNothing();
+    return { hosts: rows.filter((r) => !existing.has(r.agentId)).length, host_addrs: addrRows.length };
   });
 }
 
@@ -67,8 +72,10 @@ export async function getHost(db: PgDb, agentId: string): Promise<Host | undefin
 export async function listHosts(db: PgDb, f: HostFilter, page: Page, onlineSince: number): Promise<{ total: number; items: Host[] }> {
   const where = hostWhere(f, onlineSince);
   const { limit, offset } = pageBounds(page);
+  // a tag alone is counted on host_tags' index (every row names a host: the foreign key)
+  const onlyTag = f.tag !== undefined && f.tag !== "" && hostWhere({ ...f, tag: undefined }, onlineSince) === undefined;
   const [[t], rows] = await Promise.all([
-    db.select({ n: count() }).from(s.hosts).where(where),
+    onlyTag ? db.select({ n: count() }).from(s.hostTags).where(eq(s.hostTags.tag, f.tag!)) : db.select({ n: count() }).from(s.hosts).where(where),
     db.select().from(s.hosts).where(where).orderBy(asc(s.hosts.hostname), asc(s.hosts.agentId)).limit(limit).offset(offset),
   ]);
   return { total: t?.n ?? 0, items: await withTags(db, rows) };

@@ -1,5 +1,6 @@
 // The Manager's Repository on PostgreSQL (postgres-js through drizzle, server NOTICEs silenced):
-// embedded migrations applied on open under an advisory lock. Keep behaviour equal to repo/sqlite.ts.
+// embedded migrations applied on open under an advisory lock; planner statistics refreshed by
+// ANALYZE after growth, ahead of autovacuum (repo/stats-upkeep.ts). Keep behaviour equal to repo/sqlite.ts.
 import { and, asc, count, desc, eq, gte, isNull, lte, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
@@ -7,6 +8,7 @@ import { applyMigrations } from "../db/migrate.ts";
 import { migrations } from "../db/pg/migrations/index.ts";
 import * as s from "../db/pg/schema.ts";
 import { isUniqueViolation, newId, pageBounds } from "./common.ts";
+import { createStatsUpkeep, type StatsUpkeep } from "./stats-upkeep.ts";
 import * as hosts from "./postgres-hosts.ts";
 import type { PgDb } from "./postgres-hosts.ts";
 import * as tasks from "./postgres-tasks.ts";
@@ -35,9 +37,19 @@ export async function openPostgresRepository(url: string, o: PgOptions = {}): Pr
   return new PostgresRepository(drizzle({ client, schema: s }), client);
 }
 
+/** the tables that grow with the fleet (planner statistics kept current) */
+const GROWING = ["hosts", "host_tags", "host_addrs", "sub_tasks", "audit_log"] as const;
+
 class PostgresRepository implements Repository {
   readonly dialect = "postgres" as const;
-  constructor(private readonly db: PgDb, private readonly client: postgres.Sql) {}
+  private readonly stats: StatsUpkeep;
+  constructor(private readonly db: PgDb, private readonly client: postgres.Sql) {
+    this.stats = createStatsUpkeep({
+      tables: GROWING,
+      analyze: async (tables) => { await client.unsafe(`ANALYZE ${tables.map((t) => `"${t}"`).join(", ")}`); },
+    });
+  }
+  private grew(g: Record<string, number>) { for (const [t, n] of Object.entries(g)) this.stats.note(t, n); }
 
   // ---- users and sessions ----
   async createUser(u: Omit<User, "id" | "createdAt" | "updatedAt">): Promise<User> {
@@ -79,18 +91,28 @@ class PostgresRepository implements Repository {
   }
 
   // ---- hosts ----
-  async recordHeartbeats(hbs: HostHeartbeat[]) { await hosts.recordHeartbeats(this.db, hbs); }
+  async recordHeartbeats(hbs: HostHeartbeat[]) { this.grew(await hosts.recordHeartbeats(this.db, hbs)); }
   async getHost(agentId: string) { return hosts.getHost(this.db, agentId); }
   async listHosts(f: HostFilter, page: Page, onlineSince: number) { return hosts.listHosts(this.db, f, page, onlineSince); }
   async hostIds(f: HostFilter, onlineSince: number) { return hosts.hostIds(this.db, f, onlineSince); }
-  async setTags(agentId: string, tags: string[]) { return hosts.setTags(this.db, agentId, tags); }
-  async addTags(agentIds: string[], tags: string[]) { return hosts.addTags(this.db, agentIds, tags); }
+  async setTags(agentId: string, tags: string[]) {
+    const ok = await hosts.setTags(this.db, agentId, tags);
+    if (ok) this.grew({ host_tags: tags.length });
+    return ok;
+  }
+  async addTags(agentIds: string[], tags: string[]) {
+    const n = await hosts.addTags(this.db, agentIds, tags);
+    this.grew({ host_tags: n });
+    return n;
+  }
   async removeTags(agentIds: string[], tags: string[]) { return hosts.removeTags(this.db, agentIds, tags); }
   async countHosts(onlineSince: number) { return hosts.countHosts(this.db, onlineSince); }
 
   // ---- tasks ----
   async createTask(t: Omit<Task, "id" | "createdAt" | "updatedAt">, agentIds: string[], tokenFor: (agentId: string) => string) {
-    return tasks.createTask(this.db, t, agentIds, tokenFor);
+    const r = await tasks.createTask(this.db, t, agentIds, tokenFor);
+    this.grew({ sub_tasks: r.subtasks });
+    return r;
   }
   async getTask(id: string) { return tasks.getTask(this.db, id); }
   async listTasks(page: Page) { return tasks.listTasks(this.db, page); }
@@ -133,7 +155,10 @@ class PostgresRepository implements Repository {
   async deletePolicy(scope: string) { return (await this.db.delete(s.policies).where(eq(s.policies.scope, scope)).returning({ s: s.policies.scope })).length > 0; }
 
   // ---- audit ----
-  async audit(e: Omit<AuditEntry, "id">) { await this.db.insert(s.auditLog).values({ ...e, id: newId() }); }
+  async audit(e: Omit<AuditEntry, "id">) {
+    await this.db.insert(s.auditLog).values({ ...e, id: newId() });
+    this.grew({ audit_log: 1 });
+  }
   async listAudit(f: AuditFilter, page: Page) {
     const c: SQL[] = [];
     if (f.actor !== undefined) c.push(eq(s.auditLog.actor, f.actor));
@@ -149,5 +174,10 @@ class PostgresRepository implements Repository {
     return { total: t?.n ?? 0, items };
   }
 
-  async close() { await this.client.end({ timeout: 5 }); }
+  async refreshStats() { await this.stats.refresh(); }
+
+  async close() {
+    await this.stats.close();
+    await this.client.end({ timeout: 5 });
+  }
 }

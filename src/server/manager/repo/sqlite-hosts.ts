@@ -9,11 +9,22 @@ import type { Host, HostFilter, HostHeartbeat, Page } from "./types.ts";
 export type SqliteDb = BunSQLiteDatabase<typeof s>;
 type Q = Pick<SqliteDb, "select" | "insert" | "update" | "delete">;
 
-function hostWhere(f: HostFilter, onlineSince: number): SQL | undefined {
+/**
+ * The filter as SQL. The tag test comes in two forms that SQLite plans differently: "in" drives
+ * from host_tags' tag index (cheap for counts and rare tags), "exists" probes per host while
+ * walking hosts_hostname_idx in page order and stops at the page's end (cheap for pages of
+ * common tags, where "in" would sort every match).
+ */
+function hostWhere(f: HostFilter, onlineSince: number, tagForm: "in" | "exists" = "in"): SQL | undefined {
   const c: SQL[] = [];
   if (f.hostname !== undefined && f.hostname !== "") c.push(sql`${s.hosts.hostname} LIKE ${likePattern(f.hostname)} ESCAPE '\\'`);
-  if (f.ip !== undefined && f.ip !== "") c.push(sql`EXISTS (SELECT 1 FROM ${s.hostAddrs} WHERE ${s.hostAddrs.agentId} = ${s.hosts.agentId} AND ${s.hostAddrs.addr} = ${f.ip})`);
-  if (f.tag !== undefined && f.tag !== "") c.push(sql`EXISTS (SELECT 1 FROM ${s.hostTags} WHERE ${s.hostTags.agentId} = ${s.hosts.agentId} AND ${s.hostTags.tag} = ${f.tag})`);
+  // an exact address matches a host or two: drive from host_addrs_addr_idx (IN), never probe per host
+  if (f.ip !== undefined && f.ip !== "") c.push(sql`${s.hosts.agentId} IN (SELECT ${s.hostAddrs.agentId} FROM ${s.hostAddrs} WHERE ${s.hostAddrs.addr} = ${f.ip})`);
+  if (f.tag !== undefined && f.tag !== "") {
+    c.push(tagForm === "in"
+      ? sql`${s.hosts.agentId} IN (SELECT ${s.hostTags.agentId} FROM ${s.hostTags} WHERE ${s.hostTags.tag} = ${f.tag})`
+      : sql`EXISTS (SELECT 1 FROM ${s.hostTags} WHERE ${s.hostTags.agentId} = ${s.hosts.agentId} AND ${s.hostTags.tag} = ${f.tag})`);
+  }
   if (f.version !== undefined && f.version !== "") c.push(eq(s.hosts.version, f.version));
   if (f.state === "online") c.push(gte(s.hosts.lastSeenAt, onlineSince));
   if (f.state === "offline") c.push(lt(s.hosts.lastSeenAt, onlineSince));
@@ -30,9 +41,12 @@ function withTags(q: Q, rows: HostRow[]): Host[] {
   return rows.map((r) => ({ ...r, tags: tags.get(r.agentId) ?? [] }));
 }
 
-export function recordHeartbeats(db: SqliteDb, hbs: HostHeartbeat[]): void {
-  if (hbs.length === 0) return;
-  db.transaction((tx) => {
+/** Rows a write added, per table (for the statistics upkeep, repo/stats-upkeep.ts). */
+export type Growth = Record<string, number>;
+
+export function recordHeartbeats(db: SqliteDb, hbs: HostHeartbeat[]): Growth {
+  if (hbs.length === 0) return {};
+  return db.transaction((tx) => {
     const existing = new Map<string, HostRow>();
     for (const ids of chunks([...new Set(hbs.map((h) => h.agentId))], IN_CHUNK)) {
       for (const r of tx.select().from(s.hosts).where(inArray(s.hosts.agentId, ids)).all()) existing.set(r.agentId, r);
@@ -53,6 +67,7 @@ export function recordHeartbeats(db: SqliteDb, hbs: HostHeartbeat[]): void {
     for (const ids of chunks(changed.map((r) => r.agentId), IN_CHUNK)) tx.delete(s.hostAddrs).where(inArray(s.hostAddrs.agentId, ids)).run();
     const addrRows = changed.flatMap((r) => addrsOf(r).map((addr) => ({ agentId: r.agentId, addr })));
     for (const part of chunks(addrRows, INSERT_CHUNK)) tx.insert(s.hostAddrs).values(part).onConflictDoNothing().run();
+    return { hosts: rows.filter((r) => !existing.has(r.agentId)).length, host_addrs: addrRows.length };
   }, { behavior: "immediate" });
 }
 
@@ -62,11 +77,11 @@ export function getHost(db: SqliteDb, agentId: string): Host | undefined {
 }
 
 export function listHosts(db: SqliteDb, f: HostFilter, page: Page, onlineSince: number): { total: number; items: Host[] } {
-  const where = hostWhere(f, onlineSince);
   const { limit, offset } = pageBounds(page);
   return db.transaction((tx) => {
-    const total = tx.select({ n: count() }).from(s.hosts).where(where).get()?.n ?? 0;
-    const rows = tx.select().from(s.hosts).where(where).orderBy(asc(s.hosts.hostname), asc(s.hosts.agentId)).limit(limit).offset(offset).all();
+    const rows = tx.select().from(s.hosts).where(hostWhere(f, onlineSince, "exists")).orderBy(asc(s.hosts.hostname), asc(s.hosts.agentId)).limit(limit).offset(offset).all();
+    // a short page that is not past the end is the last one: it tells the total without a count
+    const total = rows.length < limit && (rows.length > 0 || offset === 0) ? offset + rows.length : tx.select({ n: count() }).from(s.hosts).where(hostWhere(f, onlineSince, "in")).get()?.n ?? 0;
     return { total, items: withTags(tx, rows) };
   });
 }

@@ -1,5 +1,6 @@
 // The Manager's Repository on SQLite (bun:sqlite through drizzle): WAL, busy_timeout, foreign
-// keys on, embedded migrations applied on open. Keep behaviour equal to repo/postgres.ts.
+// keys on, embedded migrations applied on open; planner statistics kept by PRAGMA optimize at
+// open and close and by ANALYZE after growth (repo/stats-upkeep.ts). Keep behaviour equal to repo/postgres.ts.
 import { Database } from "bun:sqlite";
 import { and, asc, count, desc, eq, gte, isNull, lte, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/bun-sqlite";
@@ -7,6 +8,7 @@ import { applyMigrations } from "../db/migrate.ts";
 import { migrations } from "../db/sqlite/migrations/index.ts";
 import * as s from "../db/sqlite/schema.ts";
 import { isUniqueViolation, newId, pageBounds } from "./common.ts";
+import { createStatsUpkeep, type StatsUpkeep } from "./stats-upkeep.ts";
 import * as hosts from "./sqlite-hosts.ts";
 import type { SqliteDb } from "./sqlite-hosts.ts";
 import * as tasks from "./sqlite-tasks.ts";
@@ -22,8 +24,12 @@ export async function openSqliteRepository(path: string): Promise<Repository> {
     client.exec("PRAGMA busy_timeout = 5000");
     client.exec("PRAGMA foreign_keys = ON");
     client.exec("PRAGMA synchronous = NORMAL");
+    // ANALYZE samples at most about this many rows per index (bounded cost on big tables)
+    client.exec("PRAGMA analysis_limit = 1000");
     const db = drizzle({ client, schema: s });
     await applyMigrations(db, migrations);
+    // what SQLite recommends for long-lived connections: analyze what needs it, now
+    client.exec("PRAGMA optimize = 0x10002");
     return new SqliteRepository(db, client);
   } catch (e) {
     client.close();
@@ -31,9 +37,19 @@ export async function openSqliteRepository(path: string): Promise<Repository> {
   }
 }
 
+/** the tables that grow with the fleet (planner statistics kept current) */
+const GROWING = ["hosts", "host_tags", "host_addrs", "sub_tasks", "audit_log"] as const;
+
 class SqliteRepository implements Repository {
   readonly dialect = "sqlite" as const;
-  constructor(private readonly db: SqliteDb, private readonly client: Database) {}
+  private readonly stats: StatsUpkeep;
+  constructor(private readonly db: SqliteDb, private readonly client: Database) {
+    this.stats = createStatsUpkeep({
+      tables: GROWING,
+      analyze: async (tables) => { for (const t of tables) client.exec(`ANALYZE "${t}"`); },
+    });
+  }
+  private grew(g: Record<string, number>) { for (const [t, n] of Object.entries(g)) this.stats.note(t, n); }
 
   // ---- users and sessions ----
   async createUser(u: Omit<User, "id" | "createdAt" | "updatedAt">): Promise<User> {
@@ -75,18 +91,28 @@ class SqliteRepository implements Repository {
   }
 
   // ---- hosts ----
-  async recordHeartbeats(hbs: HostHeartbeat[]) { hosts.recordHeartbeats(this.db, hbs); }
+  async recordHeartbeats(hbs: HostHeartbeat[]) { this.grew(hosts.recordHeartbeats(this.db, hbs)); }
   async getHost(agentId: string) { return hosts.getHost(this.db, agentId); }
   async listHosts(f: HostFilter, page: Page, onlineSince: number) { return hosts.listHosts(this.db, f, page, onlineSince); }
   async hostIds(f: HostFilter, onlineSince: number) { return hosts.hostIds(this.db, f, onlineSince); }
-  async setTags(agentId: string, tags: string[]) { return hosts.setTags(this.db, agentId, tags); }
-  async addTags(agentIds: string[], tags: string[]) { return hosts.addTags(this.db, agentIds, tags); }
+  async setTags(agentId: string, tags: string[]) {
+    const ok = hosts.setTags(this.db, agentId, tags);
+    if (ok) this.grew({ host_tags: tags.length });
+    return ok;
+  }
+  async addTags(agentIds: string[], tags: string[]) {
+    const n = hosts.addTags(this.db, agentIds, tags);
+    this.grew({ host_tags: n });
+    return n;
+  }
   async removeTags(agentIds: string[], tags: string[]) { return hosts.removeTags(this.db, agentIds, tags); }
   async countHosts(onlineSince: number) { return hosts.countHosts(this.db, onlineSince); }
 
   // ---- tasks ----
   async createTask(t: Omit<Task, "id" | "createdAt" | "updatedAt">, agentIds: string[], tokenFor: (agentId: string) => string) {
-    return tasks.createTask(this.db, t, agentIds, tokenFor);
+    const r = tasks.createTask(this.db, t, agentIds, tokenFor);
+    this.grew({ sub_tasks: r.subtasks });
+    return r;
   }
   async getTask(id: string) { return tasks.getTask(this.db, id); }
   async listTasks(page: Page) { return tasks.listTasks(this.db, page); }
@@ -129,7 +155,10 @@ class SqliteRepository implements Repository {
   async deletePolicy(scope: string) { return this.db.delete(s.policies).where(eq(s.policies.scope, scope)).returning({ s: s.policies.scope }).all().length > 0; }
 
   // ---- audit ----
-  async audit(e: Omit<AuditEntry, "id">) { this.db.insert(s.auditLog).values({ ...e, id: newId() }).run(); }
+  async audit(e: Omit<AuditEntry, "id">) {
+    this.db.insert(s.auditLog).values({ ...e, id: newId() }).run();
+    this.grew({ audit_log: 1 });
+  }
   async listAudit(f: AuditFilter, page: Page) {
     const c: SQL[] = [];
     if (f.actor !== undefined) c.push(eq(s.auditLog.actor, f.actor));
@@ -144,5 +173,14 @@ class SqliteRepository implements Repository {
     }));
   }
 
-  async close() { this.client.close(); }
+  async refreshStats() { await this.stats.refresh(); }
+
+  async close() {
+    await this.stats.close();
+    try {
+      this.client.exec("PRAGMA optimize");
+    } finally {
+      this.client.close();
+    }
+  }
 }

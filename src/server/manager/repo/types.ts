@@ -237,5 +237,13 @@ export interface Repository {
   audit(e: Omit<AuditEntry, "id">): Promise<void>;
   listAudit(f: AuditFilter, page: Page): Promise<{ total: number; items: AuditEntry[] }>;
 
+  // upkeep
+  /**
+   * Refresh the query planner's statistics of the growing tables now (ANALYZE). The
+   * implementations also do it by themselves, in the background, after big growth
+   * (repo/stats-upkeep.ts); this is for benchmarks, tests and bulk imports.
+   */
+  refreshStats(): Promise<void>;
+
   close(): Promise<void>;
 }

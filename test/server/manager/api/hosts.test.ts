@@ -1,13 +1,13 @@
 // Hosts: heartbeat ingestion through startManager().ingest, list filters and paging, detail,
 // tags (with validation that changes nothing).
-import { afterAll, describe, expect, test } from "bun:test";
-import { hasPostgres, startPostgres } from "../../../support/postgres.ts";
+import { describe, expect, test } from "bun:test";
 import { encodePayload } from "../../../../src/common/proto.ts";
 import { DataType } from "../../../../src/common/wire.ts";
 import { openRepository } from "../../../../src/server/manager/repo/index.ts";
 import { startManager } from "../../../../src/server/manager/index.ts";
 import type { AgentBatch } from "../../../../src/server/sink.ts";
 import { tempDir } from "../../../harness.ts";
+import { eachDialect } from "../support/dialects.ts";
 import { heartbeat, managerFixture, quietLog } from "../support/fixture.ts";
 
 function batch(agentId: string, records: [number, Record<string, string>][]): AgentBatch {
@@ -45,8 +45,7 @@ describe("heartbeat ingestion", () => {
   });
 });
 
-function hostSuite(name: string, url: () => Promise<string | undefined>) {
-describe(`hosts API (${name})`, () => {
+eachDialect("hosts API", (url) => {
   test("list filters, paging, state from the offline threshold", async () => {
     await using f = await managerFixture({ url: await url(), config: { offlineAfterMs: 60_000 } });
     const old = Date.now() - 10 * 60_000;
@@ -94,11 +93,3 @@ describe(`hosts API (${name})`, () => {
     expect(audit.total).toBe(2);
   });
 });
-}
-
-hostSuite("sqlite", async () => undefined);
-if (hasPostgres) {
-  let pg: ReturnType<typeof startPostgres> | undefined;
-  hostSuite("postgres", async () => (pg ??= startPostgres()).createDatabase());
-  afterAll(() => pg?.stop());
-}

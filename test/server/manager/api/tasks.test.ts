@@ -1,12 +1,13 @@
 // Tasks without an AC reachable: validation (nothing created), targets by id/tag/all, listing,
-// sub-task paging, cancel, and expiry of overdue sub-tasks.
-import { describe, expect, test } from "bun:test";
+// sub-task paging, cancel, and expiry of overdue sub-tasks; on SQLite and on PostgreSQL.
+import { expect, test } from "bun:test";
 import { startTaskExpiry } from "../../../../src/server/manager/services/expiry.ts";
+import { eachDialect } from "../support/dialects.ts";
 import { heartbeat, managerFixture, quietLog } from "../support/fixture.ts";
 
-describe("tasks API", () => {
+eachDialect("tasks API", (url) => {
   test("bad task bodies → 400 and no task is created", async () => {
-    await using f = await managerFixture();
+    await using f = await managerFixture({ url: await url() });
     await f.repo.recordHeartbeats([heartbeat("h1")]);
     const t = f.tokens.operator;
     const good = { kind: "agent_ctrl", data_type: 1060, target: { agent_ids: ["h1"] } };
@@ -33,7 +34,7 @@ describe("tasks API", () => {
   });
 
   test("create by tag and all, list, detail, subtasks, cancel", async () => {
-    await using f = await managerFixture();
+    await using f = await managerFixture({ url: await url() });
     await f.repo.recordHeartbeats([heartbeat("h1"), heartbeat("h2"), heartbeat("h3")]);
     await f.repo.addTags(["h1", "h2"], ["web"]);
     const t = f.tokens.operator;
@@ -66,7 +67,7 @@ describe("tasks API", () => {
   });
 
   test("overdue sub-tasks are timed out", async () => {
-    await using f = await managerFixture();
+    await using f = await managerFixture({ url: await url() });
     await f.repo.recordHeartbeats([heartbeat("h1")]);
     const { task } = await f.repo.createTask({ kind: "agent_ctrl", dataType: 1060, objectName: "vigil-agent", data: "", target: { all: true }, state: "dispatched", createdBy: "t", timeoutMs: 1 }, ["h1"], () => "tok-1");
     await f.repo.setSubTasks(task.id, ["h1"], "sent", "", Date.now());

@@ -103,7 +103,10 @@ eachDialect("hosts", (h) => {
     expect(p3.items[0].hostname).toBe("h-00020");
     const last = await h.repo.listHosts({}, { page: 121, size: 10 }, 0);
     expect(last.items.map((x) => x.hostname)).toEqual(["h-01200", "h-01201", "h-01202", "h-01203", "h-01204"]);
-    expect((await h.repo.listHosts({}, { page: 200, size: 10 }, 0)).items).toEqual([]);
+    expect(last.total).toBe(n);
+    expect(await h.repo.listHosts({}, { page: 200, size: 10 }, 0)).toEqual({ total: n, items: [] });
+    expect(await h.repo.listHosts({ hostname: "nothing-like-it" }, { page: 1, size: 10 }, 0)).toEqual({ total: 0, items: [] });
+    expect((await h.repo.listHosts({ hostname: "h-0120" }, { page: 1, size: 10 }, 0)).total).toBe(5);
     const big = await h.repo.listHosts({}, { page: 1, size: 5000 }, 0);
     expect(big.items.length).toBe(1000);
     expect(big.total).toBe(n);

@@ -5,7 +5,11 @@ import { expect, test } from "bun:test";
 import { cpSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { DIALECTS, renderIndex, repoRoot, type JournalEntry } from "../../../../src/server/manager/db/generate.ts";
+import postgres from "postgres";
+import { openRepository } from "../../../../src/server/manager/repo/index.ts";
 import { tempDir } from "../../../harness.ts";
+import { hasPostgres, startPostgres } from "../../../support/postgres.ts";
+import { silentLog } from "./fixture.ts";
 
 const KIT_DIALECT = { sqlite: "sqlite", pg: "postgresql" } as const;
 
@@ -31,3 +35,23 @@ for (const d of DIALECTS) {
     expect(readdirSync(dir).filter((f) => f.endsWith(".sql")).length).toBe(journal.entries.length);
   });
 }
+
+// 0001_host_list_indexes creates the trigram index only where pg_trgm can be had (Debian's
+// postgresql-15 ships it): on the test server it must be there.
+test.skipIf(!hasPostgres)("PostgreSQL: the hostname filter's trigram index exists after migration", async () => {
+  const pg = startPostgres();
+  try {
+    const url = await pg.createDatabase();
+    const repo = await openRepository({ url, dataDir: "/nonexistent", log: silentLog });
+    await repo.close();
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      const idx = await sql`SELECT indexdef FROM pg_indexes WHERE indexname = 'hosts_hostname_trgm_idx'`;
+      expect(idx.map((r) => r.indexdef as string)).toEqual([expect.stringContaining("USING gin (hostname gin_trgm_ops)")]);
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  } finally {
+    pg.stop();
+  }
+});

@@ -1,5 +1,6 @@
 // PostgreSQL schema: hosts, the inventory kept from agent (1000) and plugin (1001) heartbeats.
-// Address lists, facts and plugins are jsonb. Mirrors db/sqlite/hosts.ts.
+// Address lists, facts and plugins are jsonb. Mirrors db/sqlite/hosts.ts, except for the trigram
+// index (PostgreSQL only; its migration creates it only where the pg_trgm extension can be had).
 import { index, bigint, pgTable, text, jsonb } from "drizzle-orm/pg-core";
 
 export const hosts = pgTable(
@@ -23,5 +24,7 @@ export const hosts = pgTable(
     index("hosts_hostname_idx").on(t.hostname, t.agentId),
     index("hosts_last_seen_at_idx").on(t.lastSeenAt),
     index("hosts_version_idx").on(t.version),
+    // the hostname substring filter (ILIKE '%term%'): a seq scan without it; see migrations/0001_host_list_indexes.sql
+    index("hosts_hostname_trgm_idx").using("gin", t.hostname.op("gin_trgm_ops")),
   ],
 );

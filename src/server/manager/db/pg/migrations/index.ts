@@ -2,7 +2,9 @@
 // migrations, embedded in the binary as text and applied by db/migrate.ts.
 import type { EmbeddedMigration } from "../../migrate.ts";
 import m0 from "./0000_init.sql" with { type: "text" };
+import m1 from "./0001_host_list_indexes.sql" with { type: "text" };
 
 export const migrations: EmbeddedMigration[] = [
   { tag: "0000_init", when: 1796149135947, breakpoints: true, sql: m0 },
+  { tag: "0001_host_list_indexes", when: 1796150181695, breakpoints: true, sql: m1 },
 ];

@@ -1,7 +1,8 @@
 // The AC's HTTP API for the Manager (Elkeid's shapes, responses {code, msg, data}): connection
-// stat/list/count/reset and POST /command/ to push a Command to one agent. Every route but
-// /ping and /metrics must be signed (internal-auth.ts). Errors: 400 bad input, 401 unsigned,
-// 404 agent not connected.
+// stat/list/count/reset, POST /command/ to push a Command to one agent (Elkeid's Manager uses
+// it) and POST /command/batch to push many in one call (Vigil's Manager, ac-client.ts). Every
+// route but /ping and /metrics must be signed (internal-auth.ts). Errors: 400 bad input, 401
+// unsigned, 404 agent not connected (/command/ only), 413 batch over MAX_BATCH_COMMANDS.
 import { Hono } from "hono";
 import { z } from "zod";
 import { status } from "@grpc/grpc-js";
@@ -37,6 +38,9 @@ const zCommand = z.object({
     config: z.array(zConfig).optional(),
   }),
 });
+/** entries per POST /command/batch; the Manager's ac-client.ts sends chunks below this */
+export const MAX_BATCH_COMMANDS = 5_000;
+const zBatch = z.object({ commands: z.array(zCommand) });
 const zReset = z.object({ agent_id: z.string().min(1).optional(), agent_ids: z.array(z.string().min(1)).optional() })
   .refine((v) => v.agent_id !== undefined || (v.agent_ids?.length ?? 0) > 0, "agent_id or agent_ids is required");
 
@@ -72,8 +76,10 @@ async function jsonBody(req: Request): Promise<unknown> {
   }
 }
 
-function issues(e: z.ZodError): string {
-  return e.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ");
+/** the first few problems (a bad 5,000-entry batch must not answer with 5,000 of them) */
+function issues(e: z.ZodError, max = 5): string {
+  const shown = e.issues.slice(0, max).map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ");
+  return e.issues.length > max ? `${shown}; and ${e.issues.length - max} more` : shown;
 }
 
 export function createAcHttpApi(ctx: HttpApiContext): Hono {
@@ -119,6 +125,28 @@ export function createAcHttpApi(ctx: HttpApiContext): Hono {
   };
   app.post("/command/", command);
   app.post("/command", command);
+  // all entries are validated before any is sent: a bad batch sends nothing
+  const batch = async (c: import("hono").Context) => {
+    const body = await jsonBody(c.req.raw);
+    const n = (body as { commands?: unknown } | null)?.commands;
+    if (Array.isArray(n) && n.length > MAX_BATCH_COMMANDS) {
+      ctx.metrics.commands.inc({ result: "bad_request" });
+      return c.json({ code: Code.BadRequest, msg: `bad request: ${n.length} commands, at most ${MAX_BATCH_COMMANDS} per batch` }, 413);
+    }
+    const r = zBatch.safeParse(body);
+    if (!r.success) {
+      ctx.metrics.commands.inc({ result: "bad_request" });
+      return c.json({ code: Code.BadRequest, msg: `bad request: ${typeof body === "symbol" ? "body is not JSON" : issues(r.error)}` }, 400);
+    }
+    const sent: string[] = [];
+    const notConnected: string[] = [];
+    for (const e of r.data.commands) (ctx.sendCommand(e.agent_id, toCommand(e.command)) ? sent : notConnected).push(e.agent_id);
+    if (sent.length) ctx.metrics.commands.inc({ result: "sent" }, sent.length);
+    if (notConnected.length) ctx.metrics.commands.inc({ result: "not_connected" }, notConnected.length);
+    return c.json({ code: Code.Ok, msg: "success", data: { sent, not_connected: notConnected } });
+  };
+  app.post("/command/batch", batch);
+  app.post("/command/batch/", batch);
   app.notFound((c) => c.json({ code: Code.BadRequest, msg: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((e, c) => c.json({ code: Code.Internal, msg: `internal error: ${e.message}` }, 500));
   return app;

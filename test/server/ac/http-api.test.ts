@@ -1,5 +1,6 @@
 // The AC's HTTP API and control path: signed calls only (except /ping and /metrics), connection
-// stat/list/count/reset, POST /command/ reaching the agent's stream, Prometheus counters, and
+// stat/list/count/reset, POST /command/ and /command/batch reaching the agent's stream,
+// Prometheus counters, and
 // registration with (and eviction from) an SD endpoint.
 import { test, expect, describe, beforeAll, afterAll } from "bun:test";
 import { Hono } from "hono";
@@ -29,7 +30,7 @@ describe("AC HTTP API", () => {
   test("/ping and /metrics need no signature; everything else does", async () => {
     expect(await (await fetch(base + "/ping")).text()).toBe("PONG");
     expect((await fetch(base + "/metrics")).status).toBe(200);
-    for (const [method, path] of [["GET", "/conn/count"], ["GET", "/conn/list"], ["GET", "/conn/stat"], ["POST", "/conn/reset"], ["POST", "/command/"]]) {
+    for (const [method, path] of [["GET", "/conn/count"], ["GET", "/conn/list"], ["GET", "/conn/stat"], ["POST", "/conn/reset"], ["POST", "/command/"], ["POST", "/command/batch"]]) {
       const r = await fetch(base + path, { method, body: method === "POST" ? "{}" : undefined });
       expect(r.status).toBe(401);
       expect((await r.json()).code).toBe(401);
@@ -84,6 +85,54 @@ describe("AC HTTP API", () => {
     expect(m).toMatch(/vigil_ac_commands_total\{result="sent"\} 1/);
     expect(m).toMatch(/vigil_ac_commands_total\{result="not_connected"\} 1/);
     expect(m).toMatch(/vigil_ac_http_unauthorized_total [1-9]/);
+  }, 30_000);
+
+  test("/command/batch: connected entries are sent, the rest listed; a bad or oversized batch sends nothing", async () => {
+    const metric = async (result: string) => Number((await (await fetch(base + "/metrics")).text()).match(new RegExp(`vigil_ac_commands_total\\{result="${result}"\\} (\\d+)`))?.[1] ?? 0);
+    const before = { sent: await metric("sent"), not_connected: await metric("not_connected"), bad_request: await metric("bad_request") };
+    const cl = client(f.ac.grpcPort, { cert: f.certs.agentCert, key: f.certs.agentKey }, f.certs.ca);
+    const s = openStream(cl);
+    s.call.write(packaged({ agentId: "batch-1", seq: 1 }));
+    expect(await waitFor(() => s.acks.length === 1)).toBe(true);
+    const task = (token: string) => ({ agent_ctrl: 0, task: { data_type: DataType.SetMetadata, object_name: "vigil-agent", data: "{}", token } });
+
+    const r = await signed("/command/batch", { commands: [
+      { agent_id: "ghost-1", command: task("b-ghost") },
+      { agent_id: "batch-1", command: task("b-1") },
+      { agent_id: "ghost-2", command: { agent_ctrl: 0, config: [{ name: "collector", version: "1.0", download_urls: ["http://x/y"] }] } },
+      { agent_id: "batch-1", command: { agent_ctrl: 0, config: [{ name: "collector", version: "2.0", download_urls: ["http://x/z"] }] } },
+    ] });
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ code: 0, msg: "success", data: { sent: ["batch-1", "batch-1"], not_connected: ["ghost-1", "ghost-2"] } });
+    expect(await waitFor(() => s.commands.some((c) => c.configs?.[0]?.version === "2.0"))).toBe(true);
+    expect(s.commands.find((c) => c.task?.token === "b-1")!.task).toMatchObject({ dataType: DataType.SetMetadata, objectName: "vigil-agent" });
+    expect(s.commands.find((c) => c.configs?.[0]?.version === "2.0")!.configs[0]!.downloadUrls).toEqual(["http://x/z"]);
+    expect((await (await signed("/command/batch", { commands: [] })).json()).data).toEqual({ sent: [], not_connected: [] });
+
+    // one bad entry refuses the whole batch, before anything is sent
+    const count = s.commands.length;
+    for (const body of [{ commands: [{ agent_id: "batch-1", command: task("bad-1") }, { command: {} }] }, { commands: "x" }, {}, { commands: [{ agent_id: "batch-1", command: { task: { data_type: "1060" } } }] }]) {
+      const bad = await signed("/command/batch", body);
+      expect(bad.status).toBe(400);
+      expect((await bad.json()).msg).toMatch(/^bad request: .*commands/);
+    }
+    expect((await signedFetch(SECRET, base + "/command/batch", { body: "{nope" })).status).toBe(400);
+    const many = Array.from({ length: 5_001 }, () => ({ agent_id: "batch-1", command: task("too-many") }));
+    const big = await signed("/command/batch", { commands: many });
+    expect(big.status).toBe(413);
+    expect((await big.json()).msg).toMatch(/at most 5000/);
+    // the stream is ordered: once this marker arrives, nothing of the refused batches is coming
+    expect((await signed("/command/", { agent_id: "batch-1", command: task("marker") })).status).toBe(200);
+    expect(await waitFor(() => s.commands.some((c) => c.task?.token === "marker"))).toBe(true);
+    expect(s.commands.slice(count).filter((c) => c.task || c.configs?.length).map((c) => c.task?.token)).toEqual(["marker"]);
+
+    expect(await metric("sent")).toBe(before.sent + 3);
+    expect(await metric("not_connected")).toBe(before.not_connected + 2);
+    expect(await metric("bad_request")).toBe(before.bad_request + 6);
+    s.call.end();
+    await s.status;
+    cl.close();
+    expect(await waitFor(() => f.ac.connections() === 0)).toBe(true);
   }, 30_000);
 
   test("a second stream of the same agent replaces the first", async () => {

@@ -1,10 +1,11 @@
-// Sends a task's sub-tasks to their agents through the AC's /command/, at most `concurrency`
-// calls at a time. Accepted → "sent" (config sync: "succeeded", nothing answers it); agent not
-// connected or AC failure → "failed". Status updates are written in chunks; a 5100 result that
-// arrives first wins (setSubTasks only changes non-final sub-tasks). Stops when cancelled.
+// Sends a task's sub-tasks to their agents through the AC's /command/batch (AcClient.sendMany),
+// in slices of `slice` sub-tasks, at most `concurrency` slices at a time. Accepted → "sent"
+// (config sync: "succeeded", nothing answers it); agent not connected or AC failure → "failed".
+// Status updates are written in chunks; a 5100 result that arrives first wins (setSubTasks only
+// changes non-final sub-tasks). Stops when cancelled (checked before each slice).
 import type { Logger } from "../../../common/log.ts";
 import type { Repository, Task } from "../repo/types.ts";
-import type { AcClient, CommandJson } from "./ac-client.ts";
+import { mapLimit, type AcClient, type CommandJson, type SendEntry, type SendResult } from "./ac-client.ts";
 import type { PolicyPush } from "./policy-push.ts";
 
 export interface DispatchTarget {
@@ -24,14 +25,22 @@ export interface DispatcherOptions {
   acClient: AcClient;
   policyPush: PolicyPush;
   log: Logger;
-  /** concurrent /command/ calls; default 64 */
+  /** slices in flight, at most MAX_SLICES_IN_FLIGHT; default 4 */
   concurrency?: number;
+  /** sub-tasks per sendMany call, and between checks for cancellation; default 1,000 */
+  slice?: number;
   /** status writes per chunk; default 500 */
   chunk?: number;
 }
 
+/** commands built at once per slice (config_sync reads the repository for each) */
+const BUILD_CONCURRENCY = 16;
+/** more would only queue in the AC client (2 calls per AC) past their check for cancellation */
+const MAX_SLICES_IN_FLIGHT = 8;
+
 export function createDispatcher(o: DispatcherOptions): Dispatcher {
-  const concurrency = o.concurrency ?? 64;
+  const concurrency = Math.max(1, Math.min(o.concurrency ?? 4, MAX_SLICES_IN_FLIGHT));
+  const slice = o.slice ?? 1_000;
   const chunk = o.chunk ?? 500;
   const running = new Set<Promise<void>>();
 
@@ -56,26 +65,44 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       task.kind === "config_sync"
         ? { agent_ctrl: 0, config: await o.policyPush.desiredFor(t.agentId) }
         : { agent_ctrl: 0, task: { data_type: task.dataType, object_name: task.objectName, data: task.data, token: t.token } };
+    const slices = Array.from({ length: Math.ceil(targets.length / slice) }, (_, k) => targets.slice(k * slice, (k + 1) * slice));
     let next = 0;
     let cancelled = false;
     const worker = async () => {
-      while (!cancelled && next < targets.length) {
-        const t = targets[next++]!;
-        if (next % 1000 === 0 && (await o.repo.getTask(task.id))?.state === "cancelled") {
+      while (!cancelled && next < slices.length) {
+        const first = next === 0;
+        const part = slices[next++]!;
+        if (!first && (await o.repo.getTask(task.id))?.state === "cancelled") {
           cancelled = true;
           break;
         }
+        // a command that cannot be built fails its sub-task alone; a sendMany that throws, the slice
+        const results: (SendResult | Error)[] = new Array(part.length);
+        const built = await mapLimit(part, BUILD_CONCURRENCY, (t) => command(t).catch((e: Error) => e));
+        const entries: SendEntry[] = [];
+        const at: number[] = [];
+        for (const [i, cmd] of built.entries()) {
+          if (cmd instanceof Error) results[i] = cmd;
+          else {
+            entries.push({ agentId: part[i]!.agentId, cmd });
+            at.push(i);
+          }
+        }
         try {
-          const r = await o.acClient.send(t.agentId, await command(t));
-          if (r === "not_connected") await note(t.agentId, "failed", "agent not connected");
-          else if (task.kind === "config_sync") await note(t.agentId, "succeeded", "desired components delivered");
-          else await note(t.agentId, "sent", "");
+          for (const [k, r] of (await o.acClient.sendMany(entries)).entries()) results[at[k]!] = r;
         } catch (e) {
-          await note(t.agentId, "failed", `dispatch failed: ${(e as Error).message}`);
+          for (const i of at) results[i] = e as Error;
+        }
+        for (const [i, r] of results.entries()) {
+          const id = part[i]!.agentId;
+          if (r instanceof Error) await note(id, "failed", `dispatch failed: ${r.message}`);
+          else if (r === "not_connected") await note(id, "failed", "agent not connected");
+          else if (task.kind === "config_sync") await note(id, "succeeded", "desired components delivered");
+          else await note(id, "sent", "");
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, targets.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(concurrency, slices.length) }, worker));
     await flush(true);
     if ((await o.repo.getTask(task.id))?.state !== "cancelled") await o.repo.setTaskState(task.id, "dispatched", Date.now());
     o.log.info("task dispatched", { task: task.id, kind: task.kind, agents: targets.length, cancelled });

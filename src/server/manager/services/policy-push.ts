@@ -5,7 +5,7 @@
 // ignore, so "remove every component" cannot be expressed yet.
 import type { Logger } from "../../../common/log.ts";
 import type { Component, Repository } from "../repo/types.ts";
-import type { AcClient, ConfigJson } from "./ac-client.ts";
+import { mapLimit, type AcClient, type ConfigJson, type SendEntry } from "./ac-client.ts";
 
 export interface PolicyPush {
   desiredFor(agentId: string): Promise<ConfigJson[]>;
@@ -22,8 +22,14 @@ export interface PolicyPushOptions {
   log: Logger;
   /** base URL of the Manager for download URLs (read at push time) */
   publicUrl: () => string;
+  /** slices in flight; default 4 */
   concurrency?: number;
+  /** agents per AcClient.sendMany call; default 1,000 */
+  slice?: number;
 }
+
+/** desired sets read at once per slice (each is a few repository reads) */
+const DESIRED_AT_ONCE = 8;
 
 export function downloadUrl(publicUrl: string, c: Component): string {
   return `${publicUrl.replace(/\/$/, "")}/api/v1/components/${encodeURIComponent(c.id)}/download`;
@@ -47,22 +53,28 @@ export function createPolicyPush(o: PolicyPushOptions): PolicyPush {
     return [...byName.values()];
   };
 
+  // sent through the AC's /command/batch; failures are logged once per slice, not per agent
   const push = async (agentIds: string[]) => {
+    const size = o.slice ?? 1_000;
+    const slices = Array.from({ length: Math.ceil(agentIds.length / size) }, (_, k) => agentIds.slice(k * size, (k + 1) * size));
     let next = 0;
     let sent = 0;
     const worker = async () => {
-      while (next < agentIds.length) {
-        const id = agentIds[next++]!;
-        const config = await desiredFor(id);
-        if (!config.length) continue;
+      while (next < slices.length) {
+        const ids = slices[next++]!;
+        const configs = await mapLimit(ids, DESIRED_AT_ONCE, (id) => desiredFor(id));
+        const entries: SendEntry[] = ids.flatMap((agentId, i) => (configs[i]!.length ? [{ agentId, cmd: { agent_ctrl: 0, config: configs[i]! } }] : []));
         try {
-          if ((await o.acClient.send(id, { agent_ctrl: 0, config })) === "sent") sent++;
+          const results = await o.acClient.sendMany(entries);
+          sent += results.filter((r) => r === "sent").length;
+          const failed = results.flatMap((r, i) => (r instanceof Error ? [{ id: entries[i]!.agentId, error: r }] : []));
+          if (failed.length) o.log.warn("could not push the desired components", { agents: failed.length, agent_id: failed[0]!.id, error: failed[0]!.error });
         } catch (e) {
-          o.log.warn("could not push the desired components", { agent_id: id, error: e as Error });
+          o.log.warn("could not push the desired components", { agents: entries.length, error: e as Error });
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 32, agentIds.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 4, slices.length) }, worker));
     if (agentIds.length) o.log.debug("desired components pushed", { agents: agentIds.length, sent });
   };
   const track = (p: Promise<void>) => {

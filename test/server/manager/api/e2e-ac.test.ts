@@ -1,6 +1,7 @@
 // End to end through a real AC: a grpc-js mTLS client posing as a Vigil agent heartbeats, gets
 // its desired components on arrival and on a policy change, and answers a task with a 5100
-// record that turns its sub-task succeeded. Also the cluster view and event queries.
+// record that turns its sub-task succeeded; a task for thousands of hosts reaches the connected
+// one through /command/batch and fails the rest. Also the cluster view and event queries.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
@@ -127,6 +128,30 @@ describe("Manager with a real AC", () => {
       if (items[0]?.status !== "failed") await Bun.sleep(25);
     }
     expect(items[0]).toMatchObject({ agent_id: "ghost", status: "failed", msg: "agent not connected" });
+  });
+
+  test("a task for many agent ids reaches the connected one and fails the others", async () => {
+    const ghosts = Array.from({ length: 1_200 }, (_, i) => `many-${i}`);
+    await repo.recordHeartbeats(ghosts.map((id) => heartbeat(id)));
+    const ids = [...ghosts.slice(0, 1_100), AGENT, ...ghosts.slice(1_100)]; // in the second slice of 1,000
+    const r = await api("POST", "/api/v1/tasks", operator, { kind: "agent_ctrl", data_type: DataType.SetMetadata, data: { idc: "many" }, target: { agent_ids: ids }, timeout: 60 });
+    expect(r.status).toBe(200);
+    expect(r.body.data.subtasks).toBe(1_201);
+    const id = r.body.data.task.id;
+    expect(await waitFor(() => agent.commands.some((c) => c.task?.data === '{"idc":"many"}'))).toBe(true);
+    let detail: any;
+    for (let i = 0; i < 400 && detail?.task.state !== "dispatched"; i++) {
+      detail = (await api("GET", `/api/v1/tasks/${id}`, operator)).body.data;
+      if (detail.task.state !== "dispatched") await Bun.sleep(25);
+    }
+    expect(detail.summary).toMatchObject({ sent: 1, failed: 1_200, created: 0 });
+    const sent = (await api("GET", `/api/v1/tasks/${id}/subtasks?status=sent`, operator)).body.data;
+    expect(sent.items.map((x: any) => x.agent_id)).toEqual([AGENT]);
+    const failed = (await api("GET", `/api/v1/tasks/${id}/subtasks?status=failed&size=5`, operator)).body.data;
+    expect(failed.total).toBe(1_200);
+    expect(failed.items.every((x: any) => x.msg === "agent not connected" && x.agent_id.startsWith("many-"))).toBe(true);
+    const m = await (await fetch(`http://127.0.0.1:${ac.ac.httpPort}/metrics`)).text();
+    expect(Number(m.match(/vigil_ac_commands_total\{result="not_connected"\} (\d+)/)?.[1])).toBeGreaterThanOrEqual(1_200);
   });
 
   test("a policy change reaches the agent as a Command with configs", async () => {

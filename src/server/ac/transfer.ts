@@ -53,6 +53,7 @@ function toBatch(pd: ScannedPackagedData, agentId: string, receivedAt: number): 
     wire: pd.wire,
     wireHasAgentId: pd.agentId === agentId,
     recordCount: pd.recordCount,
+    dataTypes: pd.dataTypes,
     get records() {
       return pd.records;
     },

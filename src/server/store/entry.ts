@@ -5,11 +5,13 @@
 // agent_id appended when the message did not carry it (protobuf: the last value of a field wins).
 import { grpc } from "../../common/proto.ts";
 import type { AgentBatch } from "../sink.ts";
-import { crc32c } from "../../common/snappy-framed.ts";
+import { crc32c } from "./crc32c.ts";
 import { FRAME_HEADER_BYTES } from "./segment.ts";
 
 export const ENTRY_VERSION = 1;
-const HEADER = 9;
+/** bytes before the PackagedData in an entry body (entry-peek.ts reads past them) */
+export const ENTRY_BODY_HEADER = 9;
+const HEADER = ENTRY_BODY_HEADER;
 /** PackagedData.agent_id: field 2, length-delimited (proto/transfer.proto) */
 const AGENT_ID_TAG = (2 << 3) | 2;
 
@@ -21,6 +23,8 @@ export interface WireBatch extends AgentBatch {
   readonly wireHasAgentId: boolean;
   /** records in the batch (without decoding them) */
   readonly recordCount: number;
+  /** each record's data_type, in order, when the receiver already scanned them (the AC does) */
+  readonly dataTypes?: ArrayLike<number>;
 }
 
 export function isWireBatch(b: AgentBatch): b is WireBatch {

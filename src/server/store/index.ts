@@ -1,14 +1,19 @@
 // The embedded event store, Vigil's default sink: batches are appended to segment files
 // (segment.ts, entry.ts) and write() resolves only after an fdatasync; concurrent writes share
 // one fdatasync (group commit). Old segments go by age (retentionMs) and total size (maxBytes).
-// A torn tail left by a crash is truncated on open. Runs on Bun and Node.js (node:fs only).
+// A torn tail left by a crash is truncated on open. Each segment has an index (segment-index.ts):
+// in memory while it is active, saved next to it when sealed (index-files.ts), rebuilt on open
+// when missing or stale, removed with it by retention. Runs on Bun and Node.js (node:fs only).
 import { mkdirSync, openSync, closeSync, writeSync, fsyncSync, ftruncateSync, statSync, unlinkSync, fdatasync as fsFdatasync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../../common/log.ts";
 import type { AgentBatch, Sink } from "../sink.ts";
 import { frameEntry, FRAME_HEADER_BYTES, listSegments, scanSegment, segmentFileName, segmentPath, SEGMENT_MAGIC, MAX_ENTRY_BYTES, type SegmentName } from "./segment.ts";
 import { encodeEntry, frameWireEntry, isWireBatch } from "./entry.ts";
-import { scanEvents, type EventQuery } from "./query.ts";
+import { peekDataTypes } from "./entry-peek.ts";
+import { scanEvents, type EventQuery, type IndexView } from "./query.ts";
+import { SegmentIndex } from "./segment-index.ts";
+import { SealedIndexes } from "./sealed-indexes.ts";
 import { lockDir } from "./dir-lock.ts";
 import type { ReadEvent } from "./event-format.ts";
 
@@ -19,8 +24,15 @@ export interface StoreOptions {
   retentionMs: number;
   maxBytes: number;
   log: Logger;
-  /** roll to a new segment past this size; default maxBytes/16 within [1 MiB, 64 MiB] */
+  /**
+   * roll to a new segment past this size; default maxBytes/16 within [1 MiB, 16 MiB] (a reader in
+   * another process reads the active segment without an index, so this bounds its cost)
+   */
   segmentBytes?: number;
+  /** keep per-segment indexes (default true); false reads every segment in order, as before them */
+  index?: boolean;
+  /** sealed segments' indexes kept in memory, in entries described (default 4 Mi, ~160 MiB) */
+  indexCacheEntries?: number;
   /** how often retention runs besides every roll; default 60 s */
   retentionCheckMs?: number;
 }
@@ -51,6 +63,10 @@ export interface StoreStats {
   segmentsDeletedAge: number;
   segmentsDeletedSize: number;
   queryCorrupt: number;
+  /** sealed segments' index files rebuilt from the segment (missing, torn, corrupt or stale) */
+  indexesRebuilt: number;
+  /** index files that could not be written (queries then rebuild or read in order) */
+  indexWriteErrors: number;
 }
 
 export interface EventStore extends Sink {
@@ -63,10 +79,16 @@ export interface EventStore extends Sink {
 
 const DEFAULT_QUERY_LIMIT = 10_000;
 const MiB = 1 << 20;
+const MAX_DEFAULT_SEGMENT_BYTES = 16 * MiB;
+const DEFAULT_INDEX_CACHE_ENTRIES = 4 << 20;
 
 interface Pending {
   buf: Buffer;
   records: number;
+  receivedAt: number;
+  agentId: string;
+  /** undefined: the batch's data types could not be read (indexed as unreadable) */
+  dataTypes: ArrayLike<number> | undefined;
   resolve(): void;
   reject(e: Error): void;
 }
@@ -89,28 +111,44 @@ function writeAll(fd: number, buf: Buffer, position: number): void {
   for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off, position + off);
 }
 
+/** The data_type of each record of a batch, without decoding a WireBatch's records. */
+function dataTypesOf(batch: AgentBatch): ArrayLike<number> | undefined {
+  const given = (batch as { dataTypes?: ArrayLike<number> }).dataTypes;
+  if (given) return given;
+  if (!isWireBatch(batch)) return batch.records.map((r) => r.dataType ?? 0);
+  try {
+    return peekDataTypes(batch.wire);
+  } catch {
+    return undefined;
+  }
+}
+
 const fdatasync = (fd: number) => new Promise<void>((resolve, reject) => fsFdatasync(fd, (e) => (e ? reject(e) : resolve())));
 
 class SegmentStore implements EventStore {
   readonly name = "store";
   private readonly segmentBytes: number;
-  private active!: SegmentName & { fd: number; size: number };
+  private active!: SegmentName & { fd: number; size: number; ix: SegmentIndex };
+  /** undefined when the store keeps no indexes (StoreOptions.index false) */
+  private readonly sealed: SealedIndexes | undefined;
   private durable = 0;
   private queue: Pending[] = [];
   private flushing: Promise<void> | null = null;
   private closed = false;
   private timer: ReturnType<typeof setInterval> | undefined;
   private releaseLock: () => void;
-  private readonly s: StoreStats = { segments: 0, bytes: 0, batchesWritten: 0, recordsWritten: 0, bytesWritten: 0, commits: 0, writeErrors: 0, writesRefused: 0, tornBytesTruncated: 0, segmentsDeletedAge: 0, segmentsDeletedSize: 0, queryCorrupt: 0 };
+  private readonly s: StoreStats = { segments: 0, bytes: 0, batchesWritten: 0, recordsWritten: 0, bytesWritten: 0, commits: 0, writeErrors: 0, writesRefused: 0, tornBytesTruncated: 0, segmentsDeletedAge: 0, segmentsDeletedSize: 0, queryCorrupt: 0, indexesRebuilt: 0, indexWriteErrors: 0 };
 
   constructor(private readonly o: StoreOptions) {
-    this.segmentBytes = o.segmentBytes ?? Math.min(64 * MiB, Math.max(MiB, Math.floor(o.maxBytes / 16)));
+    this.segmentBytes = o.segmentBytes ?? Math.min(MAX_DEFAULT_SEGMENT_BYTES, Math.max(MiB, Math.floor(o.maxBytes / 16)));
+    if (o.index ?? true) this.sealed = new SealedIndexes(o.dir, o.log, this.s, o.indexCacheEntries ?? DEFAULT_INDEX_CACHE_ENTRIES);
     mkdirSync(o.dir, { recursive: true });
     this.releaseLock = lockDir(o.dir);
     try {
       this.recover();
       this.roll(Date.now());
       this.enforceRetention();
+      this.sealed?.prepare(this.active.index);
     } catch (e) {
       this.releaseLock();
       throw e;
@@ -158,11 +196,16 @@ class SegmentStore implements EventStore {
     fsyncSync(fd);
     fsyncDir(this.o.dir);
     const prev = this.active;
-    this.active = { file, index, createdMs, fd, size: SEGMENT_MAGIC.length };
+    const ix = new SegmentIndex();
+    ix.coveredBytes = SEGMENT_MAGIC.length;
+    this.active = { file, index, createdMs, fd, size: SEGMENT_MAGIC.length, ix };
     this.durable = SEGMENT_MAGIC.length;
     this.s.segments++;
     this.s.bytes += SEGMENT_MAGIC.length;
-    if (prev) closeSync(prev.fd);
+    if (prev) {
+      closeSync(prev.fd);
+      this.sealed?.seal(prev, prev.ix);
+    }
   }
 
   write(batch: AgentBatch): Promise<void> {
@@ -177,8 +220,9 @@ class SegmentStore implements EventStore {
       return Promise.reject(new Error(`batch of ${buf.length - FRAME_HEADER_BYTES} bytes exceeds the store's entry limit of ${MAX_ENTRY_BYTES}`));
     }
     const records = wire ? batch.recordCount : batch.records.length;
+    const dataTypes = this.sealed ? dataTypesOf(batch) : undefined;
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ buf, records, resolve, reject });
+      this.queue.push({ buf, records, receivedAt: batch.receivedAt, agentId: batch.agentId, dataTypes, resolve, reject });
       if (!this.flushing) this.flushing = this.flushLoop();
     });
   }
@@ -192,9 +236,17 @@ class SegmentStore implements EventStore {
       const buf = group.length === 1 ? group[0].buf : Buffer.concat(group.map((p) => p.buf));
       const seg = this.active;
       try {
-        writeAll(seg.fd, buf, seg.size);
+        const start = seg.size;
+        writeAll(seg.fd, buf, start);
         seg.size += buf.length;
         await fdatasync(seg.fd);
+        if (this.sealed) {
+          // indexed once durable: a failed write leaves the index as the file is cut back to
+          for (let p = 0, off = start; p < group.length; off += group[p].buf.length, p++) {
+            const g = group[p];
+            seg.ix.add(off, g.buf.length, g.receivedAt, g.dataTypes && g.agentId, g.dataTypes ?? []);
+          }
+        }
         this.durable = seg.size;
         this.s.commits++;
         this.s.batchesWritten += group.length;
@@ -244,6 +296,8 @@ class SegmentStore implements EventStore {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
       }
+      // after its segment: a crash in between leaves an orphan index, removed at the next open
+      this.sealed?.remove(segs[i]);
       total -= sizes[i];
       why === "age" ? this.s.segmentsDeletedAge++ : this.s.segmentsDeletedSize++;
       this.o.log.info("event store retention removed a segment", { file: segs[i].file, reason: why, bytes: sizes[i] });
@@ -261,11 +315,13 @@ class SegmentStore implements EventStore {
 
   async query(q: EventQuery): Promise<StoredEvent[]> {
     const out: StoredEvent[] = [];
-    const active = this.active.file;
+    const active = this.active;
     const durable = this.durable;
+    const sealed = this.sealed;
+    const index = sealed !== undefined && ((seg: SegmentName): IndexView => (seg.file === active.file ? { index: active.ix, maxOffset: durable } : { index: sealed.get(seg), maxOffset: Infinity }));
     const r = scanEvents(this.o.dir, { ...q, limit: q.limit ?? DEFAULT_QUERY_LIMIT }, (e: ReadEvent) => {
       out.push({ agent_id: e.agentId, hostname: e.hostname, data_type: e.dataType, timestamp: Number(e.tsNs), server_time: e.serverTime, fields: e.fields });
-    }, (file) => (file === active ? durable : undefined));
+    }, { durableBytes: (file) => (file === active.file ? durable : undefined), index });
     this.s.queryCorrupt += r.corrupt;
     return out;
   }
@@ -280,6 +336,8 @@ class SegmentStore implements EventStore {
     clearInterval(this.timer);
     while (this.flushing) await this.flushing;
     closeSync(this.active.fd);
+    // the next open starts a new segment: this one is sealed now (and readable by its index)
+    this.sealed?.seal(this.active, this.active.ix);
     this.releaseLock();
   }
 }

@@ -5,7 +5,7 @@
 // Entry bodies are written by entry.ts. Readers in other processes use the same functions.
 import { closeSync, openSync, readSync, readdirSync, fstatSync } from "node:fs";
 import { join } from "node:path";
-import { crc32c } from "../../common/snappy-framed.ts";
+import { crc32c } from "./crc32c.ts";
 
 export const SEGMENT_MAGIC = Buffer.from("VGLSEG01", "latin1");
 export const FRAME_HEADER_BYTES = 8;
@@ -63,11 +63,11 @@ export interface ScanResult {
 
 /**
  * Read the entries of one segment in order, up to maxBytes (the durable length; default: the
- * file's size), calling onEntry(body) (a view into a reused buffer: consume it during the call; return false
+ * file's size), calling onEntry(body, offset of its frame) (a view into a reused buffer: consume it during the call; return false
  * to stop). Stops at the first torn or corrupt frame. A file that
  * vanished (retention) scans as empty.
  */
-export function scanSegment(path: string, onEntry?: (body: Buffer) => boolean | void, maxBytes = Infinity): ScanResult {
+export function scanSegment(path: string, onEntry?: (body: Buffer, offset: number) => boolean | void, maxBytes = Infinity): ScanResult {
   let fd: number;
   try {
     fd = openSync(path, "r");
@@ -110,9 +110,10 @@ export function scanSegment(path: string, onEntry?: (body: Buffer) => boolean | 
       const s = pos - bufStart + FRAME_HEADER_BYTES;
       const body = buf.subarray(s, s + len);
       if (crc32c(body) !== crc) break;
+      const at = pos;
       pos += FRAME_HEADER_BYTES + len;
       entries++;
-      if (onEntry && onEntry(body) === false) return { goodBytes: pos, tornBytes: 0, entries, validHeader: true };
+      if (onEntry && onEntry(body, at) === false) return { goodBytes: pos, tornBytes: 0, entries, validHeader: true };
     }
     return { goodBytes: pos, tornBytes: size - pos, entries, validHeader: true };
   } finally {
@@ -122,4 +123,55 @@ export function scanSegment(path: string, onEntry?: (body: Buffer) => boolean | 
 
 export function segmentPath(dir: string, s: SegmentName): string {
   return join(dir, s.file);
+}
+
+/**
+ * Random access to the entries of one segment (the index's offsets): reads a window around each
+ * requested frame so that nearby entries cost no extra read. at() returns the body (a view into a
+ * reused buffer, valid until the next call), or undefined when the frame there is short or its
+ * CRC does not match. A file that vanished (retention) reads as empty.
+ */
+export class EntryReader {
+  private fd = -1;
+  private buf = Buffer.allocUnsafe(64 << 10);
+  private bufStart = 0;
+  private bufLen = 0;
+
+  constructor(path: string, private readonly maxBytes = Infinity) {
+    try {
+      this.fd = openSync(path, "r");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
+  }
+
+  private ensure(pos: number, n: number): boolean {
+    if (pos + n > this.maxBytes) return false;
+    if (pos >= this.bufStart && pos + n <= this.bufStart + this.bufLen) return true;
+    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(Math.max(n, this.buf.length * 2));
+    this.bufStart = pos;
+    this.bufLen = 0;
+    while (this.bufLen < this.buf.length) {
+      const r = readSync(this.fd, this.buf, this.bufLen, this.buf.length - this.bufLen, pos + this.bufLen);
+      if (r === 0) break;
+      this.bufLen += r;
+    }
+    return this.bufLen >= n;
+  }
+
+  at(offset: number): Buffer | undefined {
+    if (this.fd < 0 || !this.ensure(offset, FRAME_HEADER_BYTES)) return undefined;
+    const o = offset - this.bufStart;
+    const len = this.buf.readUInt32LE(o);
+    const crc = this.buf.readUInt32LE(o + 4);
+    if (len > MAX_ENTRY_BYTES || !this.ensure(offset, FRAME_HEADER_BYTES + len)) return undefined;
+    const s = offset - this.bufStart + FRAME_HEADER_BYTES;
+    const body = this.buf.subarray(s, s + len);
+    return crc32c(body) === crc ? body : undefined;
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
 }

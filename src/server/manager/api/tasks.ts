@@ -12,6 +12,16 @@ import { errors, json, ok, PageQuery, SECURITY, zName } from "./schemas.ts";
 
 const AGENT_CTRL = [DataType.UploadFile, DataType.SetMetadata, DataType.Restart] as number[];
 const SUB_STATES = ["created", "sent", "succeeded", "failed", "timed_out", "cancelled"] as const;
+/** A task's data, as a string or as JSON: at most this many characters (of the JSON) and levels. */
+const MAX_DATA = 64 * 1024;
+const MAX_DATA_DEPTH = 32;
+/** Whether v nests deeper than max levels (looks no deeper than that: no stack overflow on hostile JSON). */
+function nestsDeeper(v: unknown, max: number): boolean {
+  if (v === null || typeof v !== "object") return false;
+  if (max <= 0) return true;
+  for (const x of Object.values(v)) if (nestsDeeper(x, max - 1)) return true;
+  return false;
+}
 const zTarget = z.union([
   z.strictObject({ agent_ids: z.array(z.string().min(1).max(128)).min(1).max(100_000) }),
   z.strictObject({ tag: zName }),
@@ -21,11 +31,14 @@ const Create = z.strictObject({
   kind: z.enum(["agent_ctrl", "plugin", "config_sync"]),
   data_type: z.number().int().min(0).max(1_000_000).optional(),
   object_name: zName.optional(),
-  data: z.union([z.string().max(64 * 1024), z.record(z.string(), z.unknown())]).optional(),
+  data: z.union([z.string().max(MAX_DATA), z.record(z.string(), z.unknown())]).optional(),
   target: zTarget,
   /** seconds */
   timeout: z.number().int().min(1).max(7 * 86_400).default(300),
 }).superRefine((v, ctx) => {
+  if (typeof v.data === "object" && (nestsDeeper(v.data, MAX_DATA_DEPTH) || JSON.stringify(v.data).length > MAX_DATA)) {
+    ctx.addIssue({ code: "custom", path: ["data"], message: `as JSON, at most ${MAX_DATA} characters and ${MAX_DATA_DEPTH} levels deep` });
+  }
   if (v.kind === "agent_ctrl") {
     if (v.data_type === undefined || !AGENT_CTRL.includes(v.data_type)) ctx.addIssue({ code: "custom", path: ["data_type"], message: `agent_ctrl needs data_type ${AGENT_CTRL.join(", ")}` });
     if (v.object_name !== undefined && v.object_name !== PRODUCT) ctx.addIssue({ code: "custom", path: ["object_name"], message: `agent_ctrl tasks are for "${PRODUCT}"` });

@@ -63,6 +63,8 @@ export const ServerConfigSchema = z.strictObject({
     /** the address registered with SD (default: listen, or 127.0.0.1 for a wildcard) */
     advertise_host: host.optional(),
     register_interval: zDuration.prefault(DEFAULT_REGISTER_INTERVAL),
+    /** Manager URLs the AC forwards heartbeats and task results to when no Manager runs in this process */
+    manager_urls: z.array(url).optional(),
   }).prefault({}),
   manager: z.strictObject({
     port: zPort.default(DefaultPort.manager),
@@ -102,6 +104,7 @@ export const SERVER_SOURCES: SettingSource[] = [
   { path: "ac.sd", env: "VIGIL_SD", flag: "sd", kind: "list" },
   { path: "ac.advertise_host", env: "VIGIL_ADVERTISE_HOST", flag: "advertise-host", kind: "string" },
   { path: "ac.register_interval", env: "VIGIL_REGISTER_INTERVAL", flag: "register-interval", kind: "duration" },
+  { path: "ac.manager_urls", env: "VIGIL_MANAGER_URLS", flag: "manager-urls", kind: "list" },
   { path: "manager.port", env: "VIGIL_MANAGER_PORT", flag: "manager-port", kind: "int" },
   { path: "manager.admin_password", env: "VIGIL_ADMIN_PASSWORD", kind: "string" },
   { path: "manager.offline_after", env: "VIGIL_OFFLINE_AFTER", flag: "offline-after", kind: "duration" },

@@ -1,7 +1,8 @@
 // The AC (agent center) role: grpc.Transfer + grpc.FileExt over mutual TLS for agents, an HTTP
 // API for the Manager, Prometheus metrics, and registration with SD. Each batch goes to the
-// sink and is acknowledged after it is durable. The sink belongs to the caller (stop() does
-// not close it). Runs on Bun and on Node.js.
+// sink and is acknowledged after it is durable; then it goes to onBatch (in process) and, when
+// managerUrls are set, to the feed of a Manager elsewhere (manager-feed.ts). The sink belongs to
+// the caller (stop() does not close it). Runs on Bun and on Node.js.
 import * as grpcjs from "@grpc/grpc-js";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -22,6 +23,7 @@ import { startSdRegistration } from "./sd-register.ts";
 import { guardConnections } from "./connection-guard.ts";
 import { scanPackagedData } from "./packaged.ts";
 import { AckBatcher } from "./ack-batcher.ts";
+import { startManagerFeed, type ManagerFeed } from "./manager-feed.ts";
 
 export interface AcOptions {
   /** bind address for gRPC and HTTP ("127.0.0.1", "0.0.0.0", "::") */
@@ -42,6 +44,11 @@ export interface AcOptions {
   registerIntervalMs?: number;
   /** called after each durable write */
   onBatch?: BatchListener;
+  /**
+   * Manager base URLs ("http://10.0.0.5:6701") when the Manager runs in another process: after
+   * each durable write its heartbeats and task results are forwarded to one of them
+   */
+  managerUrls?: string[];
   log: Logger;
   /** where FileExt uploads go; default <sink dir>/../uploads, else <tmp>/vigil-uploads */
   uploadDir?: string;
@@ -133,8 +140,17 @@ export async function startAc(o: AcOptions): Promise<AcHandle> {
     "grpc.keepalive_timeout_ms": 20_000,
   });
   const acks = new AckBatcher(o.ackIntervalMs ?? 0);
+  // started once the gRPC port is known (its address goes along); no batch arrives before that
+  let feed: ManagerFeed | undefined;
+  const inProcess = o.onBatch;
+  const onBatch: BatchListener | undefined = o.managerUrls?.length
+    ? (b) => {
+        feed?.add(b);
+        inProcess?.(b);
+      }
+    : inProcess;
   server.addService(transferDef, {
-    Transfer: transferHandler({ sink: o.sink, conns, metrics, log, acks, onBatch: o.onBatch, firstMessageTimeoutMs: o.firstMessageTimeoutMs ?? 30_000, maxInflightBatches: o.maxInflightBatches ?? 64 }),
+    Transfer: transferHandler({ sink: o.sink, conns, metrics, log, acks, onBatch, firstMessageTimeoutMs: o.firstMessageTimeoutMs ?? 30_000, maxInflightBatches: o.maxInflightBatches ?? 64 }),
   });
   const sinkDir = (o.sink as { dir?: unknown }).dir;
   const uploadDir = o.uploadDir ?? (typeof sinkDir === "string" ? join(dirname(sinkDir), "uploads") : join(tmpdir(), "vigil-uploads"));
@@ -177,10 +193,13 @@ export async function startAc(o: AcOptions): Promise<AcHandle> {
     server.forceShutdown();
     throw new Error(`AC cannot listen for HTTP on ${hostPort(o.listen, o.httpPort)}: ${(e as Error).message}`);
   }
+  if (o.managerUrls?.length) {
+    feed = startManagerFeed({ urls: o.managerUrls, secret: o.secret, metrics, log: log.child("manager-feed"), acAddr: `${o.advertiseHost ?? defaultAdvertise(o.listen)}:${grpcPort}` });
+  }
   const sd = o.sdUrls?.length
     ? startSdRegistration({ sdUrls: o.sdUrls, secret: o.secret, ip: o.advertiseHost ?? defaultAdvertise(o.listen), grpcPort, httpPort: http.port, intervalMs: o.registerIntervalMs ?? 30_000, weight: () => conns.size, metrics, log })
     : undefined;
-  log.info("AC serving", { grpc: hostPort(o.listen, grpcPort), http: hostPort(o.listen, http.port), sink: o.sink.name, connection_guard: guard.attached, sd: o.sdUrls?.join(",") ?? "" });
+  log.info("AC serving", { grpc: hostPort(o.listen, grpcPort), http: hostPort(o.listen, http.port), sink: o.sink.name, connection_guard: guard.attached, sd: o.sdUrls?.join(",") ?? "", manager: o.managerUrls?.join(",") ?? "" });
 
   let stopping: Promise<void> | undefined;
   return {
@@ -207,6 +226,7 @@ export async function startAc(o: AcOptions): Promise<AcHandle> {
           });
         });
         guard.stop();
+        await feed?.stop(); // no batch arrives any more: deliver what is queued
         metrics.stopLoopProbe();
         await http.close();
         log.info("AC stopped");

@@ -1,5 +1,6 @@
 // The AC's Prometheus metrics (one Registry per AC, served on /metrics): connections, records
-// and bytes by data_type, batches, acks, rejects by reason, commands, uploads, SD registration.
+// and bytes by data_type, batches, acks, rejects by reason, commands, uploads, SD registration,
+// and the feed to a Manager in another process (manager-feed.ts).
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { BY_DT } from "../../agent/collector/catalog.ts";
 import { DataType } from "../../common/wire.ts";
@@ -44,6 +45,10 @@ export class AcMetrics {
   readonly uploads = new Counter({ name: "vigil_ac_uploads_total", help: "file uploads, by result", labelNames: ["result"], registers: [this.registry] });
   readonly registrations = new Counter({ name: "vigil_ac_sd_registrations_total", help: "registrations with SD, by result", labelNames: ["result"], registers: [this.registry] });
   readonly httpUnauthorized = new Counter({ name: "vigil_ac_http_unauthorized_total", help: "HTTP API calls refused for a missing or bad signature", registers: [this.registry] });
+  readonly managerFeedSent = new Counter({ name: "vigil_ac_manager_feed_sent_total", help: "heartbeats and task results delivered to a Manager, by kind", labelNames: ["kind"], registers: [this.registry] });
+  readonly managerFeedDropped = new Counter({ name: "vigil_ac_manager_feed_dropped_total", help: "heartbeats and task results never delivered to a Manager, by kind and reason (queue_full, refused, invalid, stopped)", labelNames: ["kind", "reason"], registers: [this.registry] });
+  readonly managerFeedFailures = new Counter({ name: "vigil_ac_manager_feed_failures_total", help: "POSTs to a Manager that failed (each Manager tried counts once; the records are retried)", registers: [this.registry] });
+  readonly managerFeedQueued = new Gauge({ name: "vigil_ac_manager_feed_queued", help: "records waiting to be forwarded to a Manager", registers: [this.registry] });
   readonly tlsErrors = new Counter({ name: "vigil_ac_tls_errors_total", help: "TLS handshakes that failed (bad/missing/expired client certificate, timeouts, garbage)", registers: [this.registry] });
 
   readonly loopLag = new Histogram({ name: "vigil_ac_event_loop_lag_seconds", help: "event-loop lag: how late a 100 ms timer fires", buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });

@@ -33,12 +33,15 @@ Run options (a YAML file < VIGIL_* environment variables < flags):
   --sd-ttl DURATION        SD entry lifetime without renewal (default 105s)         VIGIL_SD_TTL
   --advertise-host ADDR    address the AC registers with SD                         VIGIL_ADVERTISE_HOST
   --register-interval D    AC re-registration period (default 30s)                  VIGIL_REGISTER_INTERVAL
+  --manager-urls URL,...   Managers the AC forwards heartbeats and task results to,
+                           signed, when the Manager role is not in this process
+                           (default: none; ignored with the Manager here)           VIGIL_MANAGER_URLS
   --retention DURATION     keep events this long (default 7d)                       VIGIL_RETENTION
   --store-max-bytes SIZE   cap of the event store (default 10GiB)                   VIGIL_STORE_MAX_BYTES
   (internal_secret: only in the YAML file or VIGIL_INTERNAL_SECRET; else CERTS/internal.secret)
 
 YAML keys: roles, data_dir, certs, internal_secret, listen, sd.{port,peers,ttl},
-  ac.{grpc_port,http_port,sd,advertise_host,register_interval},
+  ac.{grpc_port,http_port,sd,advertise_host,register_interval,manager_urls},
   manager.{port,admin_password,offline_after,token_ttl,public_url,component_max_bytes},
   database.url, store.{retention,max_bytes}
 Logging: VIGIL_LOG_LEVEL=debug|info|warn|error, VIGIL_LOG_FORMAT=text|json.

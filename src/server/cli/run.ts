@@ -1,6 +1,7 @@
 // `vigil-server [options]`: validates every setting, then starts the roles in order (SD, the
 // event store, AC, the Manager's database, Manager) in one process and stops them in reverse
-// order on SIGINT/SIGTERM.
+// order on SIGINT/SIGTERM. With the Manager in this process the AC hands it each durable batch
+// directly; without, it forwards heartbeats and task results to ac.manager_urls over HTTP.
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { UsageError } from "../../common/errors.ts";
@@ -58,16 +59,21 @@ async function startRoles(cfg: ServerConfig, run: Role[], log: Logger, handles: 
     store = events;
     handles.push({ name: "store", stop: () => events.close() });
     const sdUrls = cfg.ac.sd ?? (sdUrl ? [sdUrl] : []);
+    const managerHere = run.includes("manager");
+    const managerUrls = managerHere ? undefined : cfg.ac.manager_urls;
+    if (managerHere && cfg.ac.manager_urls?.length) log.warn("ac.manager_urls is ignored: the Manager runs in this process and gets every batch directly", { manager_urls: cfg.ac.manager_urls.join(",") });
+    if (!managerHere && !managerUrls?.length) log.warn("no Manager in this process and no ac.manager_urls (--manager-urls, VIGIL_MANAGER_URLS): no Manager will see this AC's heartbeats and task results");
     const ac = await startAc({
       listen: cfg.listen, grpcPort: cfg.ac.grpc_port, httpPort: cfg.ac.http_port, certs: p.serverCerts!, secret: p.secret, sink: events,
       sdUrls, advertiseHost: cfg.ac.advertise_host, registerIntervalMs: cfg.ac.register_interval, log: log.child("ac"),
       ackIntervalMs: DEFAULT_ACK_INTERVAL_MS,
-      onBatch: (b) => ingest?.(b),
+      onBatch: managerHere ? (b) => ingest?.(b) : undefined,
+      managerUrls,
     });
     handles.push(ac);
     acHttpUrl = localUrl(cfg.listen, ac.httpPort);
     acAddr = `${cfg.ac.advertise_host ?? new URL(localUrl(cfg.listen, ac.grpcPort)).hostname}:${ac.grpcPort}`;
-    Object.assign(ready, { ac_grpc_port: ac.grpcPort, ac_http_port: ac.httpPort, ac_sd: sdUrls.join(",") });
+    Object.assign(ready, { ac_grpc_port: ac.grpcPort, ac_http_port: ac.httpPort, ac_sd: sdUrls.join(","), ...(managerUrls?.length ? { ac_manager_urls: managerUrls.join(",") } : {}) });
   }
   if (run.includes("manager")) {
     const mlog = log.child("manager");

@@ -11,6 +11,7 @@ import type { RoleHandle } from "../role.ts";
 import type { Repository } from "./repo/types.ts";
 import type { ManagerEnv } from "./api/env.ts";
 import { buildApp } from "./api/app.ts";
+import type { InternalRouteOptions } from "./api/internal.ts";
 import { managerSettings, type ManagerSettings } from "./settings.ts";
 import { createServices, type ManagerServices } from "./services/index.ts";
 import { createHttpAcClient, type AcClient } from "./services/ac-client.ts";
@@ -31,6 +32,8 @@ export interface ManagerAppOptions {
   sdUrls?: string[];
   /** built from acClient when absent */
   services?: ManagerServices;
+  /** the internal routes (records forwarded by ACs in other processes); absent = none */
+  internal?: InternalRouteOptions;
 }
 
 export type ManagerApp = OpenAPIHono<ManagerEnv> & { services: ManagerServices; settings: ManagerSettings };
@@ -38,7 +41,7 @@ export type ManagerApp = OpenAPIHono<ManagerEnv> & { services: ManagerServices; 
 export function createManagerApp(o: ManagerAppOptions): ManagerApp {
   const settings = managerSettings(o.config);
   const services = o.services ?? createServices({ repo: o.repo, acClient: o.acClient, log: o.log, publicUrl: () => settings.publicUrl, sdUrls: o.sdUrls });
-  const app = buildApp({ repo: o.repo, events: o.events, log: o.log, settings, services, metrics: new ManagerMetrics() });
+  const app = buildApp({ repo: o.repo, events: o.events, log: o.log, settings, services, metrics: new ManagerMetrics(), internal: o.internal });
   return Object.assign(app, { services, settings });
 }
 
@@ -73,7 +76,7 @@ export interface ManagerOptions {
 
 export interface ManagerHandle extends RoleHandle {
   port: number;
-  /** the AC calls this after each durable batch (all-in-one mode) */
+  /** the AC calls this after each durable batch (all-in-one mode; else ACs POST /internal/v1/agent-records) */
   ingest: BatchListener;
   /** write pending heartbeats and results now */
   flush(): Promise<void>;
@@ -92,15 +95,18 @@ export async function startManager(o: ManagerOptions): Promise<ManagerHandle> {
   const acClient = o.acClient ?? createHttpAcClient({ secret: o.secret, acUrls: o.acUrls, sdUrls: o.sdUrls, log: log.child("ac-client") });
   const settings = managerSettings({ dataDir: o.dataDir, ...o.settings });
   const services = createServices({ repo: o.repo, acClient, log, publicUrl: () => app.settings.publicUrl, sdUrls: o.sdUrls, dispatchConcurrency: o.dispatchConcurrency });
-  const app = createManagerApp({ repo: o.repo, events: o.events, acClient, log, config: settings, sdUrls: o.sdUrls, services });
+  // before the app: the internal route feeds it (records from ACs in other processes)
+  const ingestor = createIngest({ repo: o.repo, log: log.child("ingest"), flushMs: o.heartbeatFlushMs, acAddr: o.acAddr, offlineAfterMs: settings.offlineAfterMs, onArrive: (ids) => services.policyPush.pushTo(ids) });
+  const internal: InternalRouteOptions = { secret: o.secret, ingest: ingestor.listener, flush: () => ingestor.flush(), log: log.child("internal") };
+  const app = createManagerApp({ repo: o.repo, events: o.events, acClient, log, config: settings, sdUrls: o.sdUrls, services, internal });
   const maxBody = Math.max(settings.bodyLimitBytes, settings.componentMaxBytes + (1 << 20));
-  const http = await serveHttp(app, { port: o.port, hostname: o.listen, maxBodyBytes: maxBody }).catch((e: Error) => {
+  const http = await serveHttp(app, { port: o.port, hostname: o.listen, maxBodyBytes: maxBody }).catch(async (e: Error) => {
+    await ingestor.stop();
     throw new Error(`Manager cannot listen on ${o.listen}:${o.port}: ${e.message}`);
   });
   const port = http.port;
   // the default public URL names the port, known only now (port 0 = any)
   if (!o.settings?.publicUrl) app.settings.publicUrl = defaultPublicUrl(o.listen, port);
-  const ingestor = createIngest({ repo: o.repo, log: log.child("ingest"), flushMs: o.heartbeatFlushMs, acAddr: o.acAddr, offlineAfterMs: settings.offlineAfterMs, onArrive: (ids) => services.policyPush.pushTo(ids) });
   const expiry = startTaskExpiry({ repo: o.repo, log: log.child("tasks"), intervalMs: o.expiryIntervalMs });
   log.info("Manager serving", { http: `${o.listen}:${port}`, database: o.repo.dialect, public_url: app.settings.publicUrl, ac: o.acUrls?.join(",") ?? "", sd: o.sdUrls?.join(",") ?? "", event_store: o.events ? "embedded" : "none" });
 

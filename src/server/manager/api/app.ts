@@ -1,6 +1,7 @@
 // Builds the Manager's hono app: remote address, body limits, authentication for /api/v1 (all
 // but login and component downloads), the route modules, /openapi.json, /ping and /metrics,
-// and the one error handler.
+// the internal routes for other roles (signed, not in /openapi.json; when given), and the one
+// error handler.
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { getConnInfo } from "hono/bun";
@@ -18,6 +19,7 @@ import { policyRoutes } from "./policies.ts";
 import { clusterRoutes } from "./cluster.ts";
 import { eventRoutes } from "./events.ts";
 import { auditRoutes } from "./audit.ts";
+import { internalRoutes, type InternalRouteOptions } from "./internal.ts";
 import { describeApi } from "../openapi/document.ts";
 import type { ManagerMetrics } from "../services/metrics.ts";
 
@@ -36,7 +38,7 @@ function remoteAddress(): MiddlewareHandler<ManagerEnv> {
   };
 }
 
-export function buildApp(d: RouteDeps & { metrics: ManagerMetrics }): OpenAPIHono<ManagerEnv> {
+export function buildApp(d: RouteDeps & { metrics: ManagerMetrics; internal?: InternalRouteOptions }): OpenAPIHono<ManagerEnv> {
   const app = new OpenAPIHono<ManagerEnv>({ defaultHook: validationHook as never });
   app.onError(createErrorHandler({ log: d.log }));
   app.notFound(notFoundHandler);
@@ -63,6 +65,7 @@ export function buildApp(d: RouteDeps & { metrics: ManagerMetrics }): OpenAPIHon
   clusterRoutes(app, d);
   eventRoutes(app, d);
   auditRoutes(app, d);
+  if (d.internal) internalRoutes(app, d.internal);
 
   app.get("/ping", (c) => c.json({ code: 0, msg: "pong", data: null }));
   app.get("/metrics", async (c) => c.text(await d.metrics.registry.metrics(), 200, { "content-type": d.metrics.registry.contentType }));

@@ -2,6 +2,7 @@
 // routes use. Two implementations (repo/sqlite.ts, repo/postgres.ts, over the drizzle schemas in
 // db/sqlite/ and db/pg/) must behave identically; test/server/manager/repo/*.test.ts runs the
 // same cases against both. Times are unix milliseconds; ids are strings.
+import type { AgentIdentity } from "../../../common/agent-identity.ts";
 
 export type UserRole = "admin" | "operator" | "viewer";
 export const USER_ROLES: readonly UserRole[] = ["admin", "operator", "viewer"];
@@ -27,15 +28,7 @@ export interface Session {
 }
 
 /** A host as known from its heartbeats (1000) and plugin heartbeats (1001). */
-export interface Host {
-  agentId: string;
-  hostname: string;
-  intranetIpv4: string[];
-  extranetIpv4: string[];
-  intranetIpv6: string[];
-  extranetIpv6: string[];
-  version: string;
-  product: string;
+export interface Host extends AgentIdentity {
   /** "ip:port" of the AC the agent is connected to (from the AC that saw the heartbeat) */
   acAddr: string;
   firstSeenAt: number;
@@ -69,15 +62,7 @@ export interface Page {
   size: number;
 }
 
-export interface HostHeartbeat {
-  agentId: string;
-  hostname: string;
-  intranetIpv4: string[];
-  extranetIpv4: string[];
-  intranetIpv6: string[];
-  extranetIpv6: string[];
-  version: string;
-  product: string;
+export interface HostHeartbeat extends AgentIdentity {
   acAddr: string;
   at: number;
   /** set for a plugin heartbeat (1001): its name; its fields go to plugins[name] */

@@ -5,7 +5,7 @@
 import "reflect-metadata"; // @peculiar/x509 (through tsyringe) needs the Reflect metadata API
 import * as x509 from "@peculiar/x509";
 import { isIP } from "node:net";
-import { webcrypto, randomBytes } from "node:crypto";
+import { webcrypto, randomBytes, createPrivateKey } from "node:crypto";
 
 const crypto = webcrypto as unknown as Crypto;
 x509.cryptoProvider.set(crypto);
@@ -20,9 +20,9 @@ export interface Issued {
   keys: CryptoKeyPair;
 }
 
+/** PKCS#8 DER → PEM, by node:crypto (no hand-written PEM framing). */
 function pemKey(der: ArrayBuffer): string {
-  const b64 = Buffer.from(der).toString("base64").replace(/.{64}/g, "$&\n");
-  return `-----BEGIN PRIVATE KEY-----\n${b64}${b64.endsWith("\n") ? "" : "\n"}-----END PRIVATE KEY-----\n`;
+  return createPrivateKey({ key: Buffer.from(der), format: "der", type: "pkcs8" }).export({ format: "pem", type: "pkcs8" }).toString();
 }
 
 function serial(): string {
@@ -66,7 +66,7 @@ export async function createCa(name = "Vigil CA", v: Validity = {}): Promise<Iss
 /** Re-load a CA from PEM (to issue more certificates later). */
 export async function loadCa(certPem: string, keyPem: string): Promise<Issued> {
   const cert = new x509.X509Certificate(certPem);
-  const der = Buffer.from(keyPem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""), "base64");
+  const der = createPrivateKey(keyPem).export({ format: "der", type: "pkcs8" });
   const privateKey = await crypto.subtle.importKey("pkcs8", der, ALG, true, ["sign"]);
   const publicKey = await cert.publicKey.export(ALG, ["verify"]);
   return { cert, certPem, keyPem, keys: { privateKey, publicKey } };

@@ -10,20 +10,23 @@
 #define DNS_HEADER 12
 #define DNS_QUESTION_MAX 260 /* a name (≤ 255 bytes in wire form) + type + class */
 
+/* connect and bind entries: (fd, addr, addrlen) stashed, the address copied at entry. */
+static __always_inline int addr_enter(struct trace_event_raw_sys_enter *ctx, __u32 type)
+{
+	if (!should_trace(type))
+		return 0;
+	void *uaddr = (void *)ctx->args[1];
+	int ulen = ctx->args[2];
+	stash_args(type, ctx, 3);
+	net_stash_addr(uaddr, ulen);
+	return 0;
+}
+
 /* ---- connect 42 ----
  * sys_enter/exit_connect: every family. The requested address is read at entry (what the
  * kernel acted on, even if the buffer changes before the exit), the local end from the socket
  * at exit. Cannot see implicit connections (sendto on an unconnected UDP socket: sendto 44). */
-SYS_ENTER(connect, vigil_connect_enter)
-{
-	if (!should_trace(VE_CONNECT))
-		return 0;
-	void *uaddr = (void *)ctx->args[1];
-	int ulen = ctx->args[2];
-	stash_args(VE_CONNECT, ctx, 3);
-	net_stash_addr(uaddr, ulen);
-	return 0;
-}
+SYS_ENTER(connect, vigil_connect_enter) { return addr_enter(ctx, VE_CONNECT); }
 
 SYS_EXIT(connect, vigil_connect_exit)
 {
@@ -114,16 +117,7 @@ SYS_EXIT(getpeername, vigil_getpeername_exit)
 /* ---- bind 49 ----
  * sys_enter/exit_bind: the requested address read at entry (port 0 stays 0: the port the
  * kernel picks is visible at the next connect/accept/getsockname, not here). */
-SYS_ENTER(bind, vigil_bind_enter)
-{
-	if (!should_trace(VE_BIND))
-		return 0;
-	void *uaddr = (void *)ctx->args[1];
-	int ulen = ctx->args[2];
-	stash_args(VE_BIND, ctx, 3);
-	net_stash_addr(uaddr, ulen);
-	return 0;
-}
+SYS_ENTER(bind, vigil_bind_enter) { return addr_enter(ctx, VE_BIND); }
 
 SYS_EXIT(bind, vigil_bind_exit)
 {

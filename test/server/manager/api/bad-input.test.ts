@@ -14,6 +14,7 @@ import { openEventStore, type EventStore } from "../../../../src/server/store/in
 import { makeBatch } from "../../store/batches.ts";
 import { eachDialect } from "../support/dialects.ts";
 import { heartbeat, managerFixture, PASSWORD, quietLog, type Fixture } from "../support/fixture.ts";
+import { MIN_ROLE } from "../support/route-roles.ts";
 
 const SQL = "'; DROP TABLE users; --";
 const SQL_OR = "' OR '1'='1";
@@ -28,31 +29,8 @@ const BODY_LIMIT = 32 * 1024;
 const COMPONENT_MAX = 1024;
 const enc = encodeURIComponent;
 
-/** The role each route needs (routes.test.ts MIN_ROLE; null = no token). */
-const ROLE: Record<string, UserRole | null> = {
-  "POST /api/v1/user/login": null,
-  "PATCH /api/v1/users/{id}": "admin",
-  "DELETE /api/v1/users/{id}": "admin",
-  "POST /api/v1/users": "admin",
-  "GET /api/v1/hosts": "viewer",
-  "GET /api/v1/hosts/{id}": "viewer",
-  "PUT /api/v1/hosts/{id}/tags": "operator",
-  "POST /api/v1/hosts/tags": "operator",
-  "POST /api/v1/tasks": "operator",
-  "GET /api/v1/tasks": "viewer",
-  "GET /api/v1/tasks/{id}": "viewer",
-  "GET /api/v1/tasks/{id}/subtasks": "viewer",
-  "POST /api/v1/tasks/{id}/cancel": "operator",
-  "POST /api/v1/components": "admin",
-  "GET /api/v1/components": "viewer",
-  "GET /api/v1/components/{id}/download": null,
-  "DELETE /api/v1/components/{id}": "admin",
-  "PUT /api/v1/policies/{scope}": "admin",
-  "GET /api/v1/policies/{scope}": "viewer",
-  "DELETE /api/v1/policies/{scope}": "admin",
-  "GET /api/v1/events": "viewer",
-  "GET /api/v1/audit": "admin",
-};
+/** The role each route needs (null = no token), from the table routes.test.ts checks. */
+const ROLE: Record<string, UserRole | null> = Object.fromEntries(Object.entries(MIN_ROLE).map(([k, r]) => [k, r === "public" ? null : r]));
 
 type Kind = "malformed" | "type" | "unknown" | "oversized" | "param" | "query" | "injection";
 

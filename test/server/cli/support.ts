@@ -14,9 +14,15 @@ export interface RunningServer {
   stop(signal?: NodeJS.Signals): Promise<number>;
 }
 
+/** Servers still running when the test process exits (a test that failed before its stop()) are killed. */
+const running = new Set<ReturnType<typeof Bun.spawn>>();
+process.on("exit", () => { for (const p of running) p.kill("SIGKILL"); });
+
 /** Start `vigil-server ARGS`; resolves once it logs ready, rejects if it exits first. */
 export async function startServer(args: string[], env: Record<string, string> = {}, ms = 30_000): Promise<RunningServer> {
   const proc = Bun.spawn([bun, serverMain, ...args], { env: { ...process.env, VIGIL_LOG_FORMAT: "json", ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  running.add(proc);
+  void proc.exited.then(() => running.delete(proc));
   const lines: string[] = [];
   const reader = proc.stderr.getReader();
   let buf = "";

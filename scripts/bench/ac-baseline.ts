@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import { TransferService } from "../../src/common/grpc-services.ts";
 import { loadCerts } from "../../src/common/tls.ts";
 import { MAX_MESSAGE_BYTES } from "../../src/common/wire.ts";
-import { installGrpcHooks } from "../../src/server/ac/grpc-hooks.ts";
+import { installGrpcHooks } from "./grpc-js-snappy.ts";
 import { scanPackagedData, type ScannedPackagedData } from "../../src/server/ac/packaged.ts";
 import { AckBatcher } from "../../src/server/ac/ack-batcher.ts";
 import { DEFAULT_ACK_INTERVAL_MS } from "../../src/server/ac/index.ts";

@@ -4,25 +4,10 @@
 // decode() refuses a stream whose output would exceed maxBytes before decompressing more.
 // @ts-ignore snappyjs ships no types; its API is compress(bytes) and uncompress(bytes, max)
 import * as snappy from "snappyjs";
+import { crc32c } from "./crc32c.ts";
 
 const STREAM_ID = Buffer.from([0xff, 0x06, 0x00, 0x00, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59]); // "sNaPpY"
 const MAX_CHUNK_DATA = 65536;
-
-const CRC32C_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-    t[i] = c >>> 0;
-  }
-  return t;
-})();
-
-export function crc32c(buf: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < buf.length; i++) c = CRC32C_TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 function masked(buf: Uint8Array): number {
   const c = crc32c(buf);

@@ -19,6 +19,7 @@ export const RejectReason = {
   IdleConnection: "idle_connection",
   Replaced: "replaced",
   BadUpload: "bad_upload",
+  Protocol: "protocol",
 } as const;
 export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
 

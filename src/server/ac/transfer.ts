@@ -4,7 +4,7 @@
 // failure ends the stream with UNAVAILABLE and no ack for it, so the agent replays from its
 // spool. Reading pauses while too many batches await the sink. Batches stay the protobuf bytes
 // they arrived as (packaged.ts); the store writes those bytes.
-import { status, type ServerDuplexStream } from "@grpc/grpc-js";
+import { Status as status, type ServerCall } from "./h2/grpc.ts";
 import { decodePayload, type grpc } from "../../common/proto.ts";
 import type { Logger } from "../../common/log.ts";
 import type { BatchListener, Sink } from "../sink.ts";
@@ -25,12 +25,11 @@ export interface TransferContext {
   maxInflightBatches: number;
 }
 
-type Call = ServerDuplexStream<ScannedPackagedData, grpc.Command.$Properties>;
+type Call = ServerCall;
 
 function peerCn(call: Call): string {
   try {
-    const cert = call.getAuthContext()?.sslPeerCertificate as { subject?: { CN?: string | string[] } } | undefined;
-    const cn = cert?.subject?.CN;
+    const cn = (call.peerCertificate()?.subject as { CN?: string | string[] } | undefined)?.CN;
     return Array.isArray(cn) ? cn.join(",") : cn ?? "";
   } catch {
     return "";
@@ -76,7 +75,7 @@ export function transferHandler(ctx: TransferContext): (call: Call) => void {
     let halfClosed = false;
     const fifo: InFlight[] = [];
     let head = 0;
-    const addr = call.getPeer();
+    const addr = call.peer;
     const ackTarget: AckTarget = {
       sendAck(seq: number) {
         if (ended) return;
@@ -95,7 +94,7 @@ export function transferHandler(ctx: TransferContext): (call: Call) => void {
       acks.flush(ackTarget); // what is durable is acknowledged before the stream goes
       ended = true;
       forget();
-      call.emit("error", { code, details });
+      call.end(code, details);
     };
     const finish = () => {
       // the agent half-closed and every batch is settled: last acks, then close with OK
@@ -103,7 +102,7 @@ export function transferHandler(ctx: TransferContext): (call: Call) => void {
       acks.flush(ackTarget);
       ended = true;
       forget();
-      call.end();
+      call.end(status.OK);
     };
     const firstTimer = setTimeout(() => {
       if (conn || ended) return;
@@ -232,6 +231,5 @@ export function transferHandler(ctx: TransferContext): (call: Call) => void {
       forget();
       if (conn) log.info("agent disconnected", { agent_id: conn.agentId, peer: addr });
     });
-    call.on("error", () => {}); // the status is sent by grpc-js; nothing else to do
   };
 }

@@ -1,7 +1,7 @@
 // grpc.FileExt/Upload: an agent streams a file for task 1050 as FileUploadRequest{token, data}
 // chunks; the AC writes it to <uploadDir>/<token> (via a .part file renamed at the end) and
 // answers SUCCESS, or FAILED for a bad token, a size over the limit or a write error.
-import { type ServerReadableStream, type sendUnaryData } from "@grpc/grpc-js";
+import type { ServerCall } from "./h2/grpc.ts";
 import { createWriteStream, mkdirSync, renameSync, unlinkSync, type WriteStream } from "node:fs";
 import { join } from "node:path";
 import { grpc } from "../../common/proto.ts";
@@ -18,7 +18,11 @@ export interface UploadContext {
 }
 
 export function uploadHandler(ctx: UploadContext) {
-  return function upload(call: ServerReadableStream<grpc.FileUploadRequest, grpc.FileUploadResponse>, cb: sendUnaryData<grpc.FileUploadResponse>): void {
+  return function upload(call: ServerCall): void {
+    const cb = (_err: null, res: grpc.FileUploadResponse.$Properties) => {
+      call.write(res);
+      call.end();
+    };
     let token: string | undefined;
     let out: WriteStream | undefined;
     let part = "";
@@ -29,7 +33,7 @@ export function uploadHandler(ctx: UploadContext) {
       failed = true;
       ctx.metrics.uploads.inc({ result: "failed" });
       ctx.metrics.reject(RejectReason.BadUpload);
-      ctx.log.warn("upload refused", { token, peer: call.getPeer(), reason: why });
+      ctx.log.warn("upload refused", { token, peer: call.peer, reason: why });
       out?.destroy();
       if (part) try { unlinkSync(part); } catch {}
       cb(null, { status: grpc.FileUploadResponse.StatusCode.FAILED });
@@ -67,7 +71,6 @@ export function uploadHandler(ctx: UploadContext) {
         cb(null, { status: grpc.FileUploadResponse.StatusCode.SUCCESS });
       });
     });
-    call.on("error", (e) => fail(`stream error: ${e.message}`));
     call.on("cancelled", () => {
       if (!failed && out) {
         failed = true;

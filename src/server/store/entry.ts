@@ -5,7 +5,7 @@
 // agent_id appended when the message did not carry it (protobuf: the last value of a field wins).
 import { grpc } from "../../common/proto.ts";
 import type { AgentBatch } from "../sink.ts";
-import { crc32c } from "./crc32c.ts";
+import { crc32c } from "../../common/crc32c.ts";
 import { FRAME_HEADER_BYTES } from "./segment.ts";
 
 export const ENTRY_VERSION = 1;

@@ -6,7 +6,7 @@
 // renamed, so a reader never sees half of one.
 import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { crc32c } from "./crc32c.ts";
+import { crc32c } from "../../common/crc32c.ts";
 import { SegmentIndex, type AgentPostings } from "./segment-index.ts";
 import type { SegmentName } from "./segment.ts";
 

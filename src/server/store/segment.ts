@@ -5,7 +5,7 @@
 // Entry bodies are written by entry.ts. Readers in other processes use the same functions.
 import { closeSync, openSync, readSync, readdirSync, fstatSync } from "node:fs";
 import { join } from "node:path";
-import { crc32c } from "./crc32c.ts";
+import { crc32c } from "../../common/crc32c.ts";
 
 export const SEGMENT_MAGIC = Buffer.from("VGLSEG01", "latin1");
 export const FRAME_HEADER_BYTES = 8;

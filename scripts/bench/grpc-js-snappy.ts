@@ -1,4 +1,5 @@
-// Deliberate extension of @grpc/grpc-js's server (1.14): it decompresses only identity,
+// For the benchmark's --baseline only (a bare grpc-js server; the AC itself serves gRPC with
+// src/server/ac/h2/). Deliberate extension of @grpc/grpc-js's server (1.14): it decompresses only identity,
 // deflate and gzip, and has no public hook for another codec, but Elkeid agents send
 // grpc-encoding "snappy" (snappy framing format). We wrap
 // BaseServerInterceptingCall.prototype.decompressMessage (build/src/server-interceptors.js) to
@@ -9,7 +10,7 @@
 import { status } from "@grpc/grpc-js";
 // @ts-ignore internal module of grpc-js (no "exports" map, so the path resolves on Bun and Node)
 import * as interceptors from "@grpc/grpc-js/build/src/server-interceptors.js";
-import { decodeFramed, encodeFramed } from "../../common/snappy-framed.ts";
+import { decodeFramed, encodeFramed } from "../../src/common/snappy-framed.ts";
 
 export const SNAPPY = "snappy";
 

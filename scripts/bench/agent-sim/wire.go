@@ -58,16 +58,20 @@ func appendPayload(b []byte, fields map[string]string) []byte {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		v := fields[k]
-		entry := 1 + protowire.SizeBytes(len(k)) + 1 + protowire.SizeBytes(len(v))
-		b = protowire.AppendTag(b, payloadFields, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(entry))
-		b = protowire.AppendTag(b, mapKey, protowire.BytesType)
-		b = protowire.AppendString(b, k)
-		b = protowire.AppendTag(b, mapValue, protowire.BytesType)
-		b = protowire.AppendString(b, v)
+		b = appendField(b, k, fields[k])
 	}
 	return b
+}
+
+// appendField encodes one Payload.fields map entry.
+func appendField(b []byte, k, v string) []byte {
+	entry := 1 + protowire.SizeBytes(len(k)) + 1 + protowire.SizeBytes(len(v))
+	b = protowire.AppendTag(b, payloadFields, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(entry))
+	b = protowire.AppendTag(b, mapKey, protowire.BytesType)
+	b = protowire.AppendString(b, k)
+	b = protowire.AppendTag(b, mapValue, protowire.BytesType)
+	return protowire.AppendString(b, v)
 }
 
 // appendRecord encodes one EncodedRecord as field 1 of a PackagedData.

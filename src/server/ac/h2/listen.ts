@@ -31,7 +31,8 @@ export interface TlsListenOptions {
   ca: Buffer;
   cert: Buffer;
   key: Buffer;
-  /** a connection that has not completed its TLS handshake by then is dropped (and reported) */
+  /** a connection that has not completed its TLS handshake by then is dropped (and reported);
+   * on Bun in whole seconds, and its socket timer fires up to a few seconds late */
   handshakeTimeoutMs: number;
   /** a handshake or certificate check failed: the reason, as the TLS library words it */
   onTlsError(reason: string): void;
@@ -57,6 +58,8 @@ const noAlpn = (got: unknown) => `the client did not negotiate HTTP/2 by ALPN (g
 // ---- Bun.listen ----
 
 interface BunState {
+  /** the failure was reported already (terminate() after a timeout fires handshake(false) too) */
+  reported?: boolean;
   conn?: Conn;
   wire?: BunWire;
 }
@@ -90,6 +93,7 @@ class BunWire implements Wire {
     this.outBytes = 0;
     if (this.backlog) {
       this.backlog = Buffer.concat([this.backlog, chunk]);
+      if (this.backlog.length > BunWire.MAX_BACKLOG) this.destroy();
       return;
     }
     this.send(chunk);
@@ -100,6 +104,9 @@ class BunWire implements Wire {
     if (n < 0) return; // closed under us: close() follows
     if (n < chunk.length) this.backlog = chunk.subarray(n);
   }
+
+  /** a peer that stops reading while we keep writing is dropped past this many unsent bytes */
+  static readonly MAX_BACKLOG = 16 << 20;
 
   drain(): void {
     const b = this.backlog;
@@ -145,11 +152,13 @@ function listenBun(o: TlsListenOptions): TlsListener {
       },
       timeout(s) {
         if (!s.data.conn) o.onTlsError(`no TLS handshake within ${o.handshakeTimeoutMs} ms`);
+        s.data.reported = true;
         s.terminate();
       },
       handshake(s, success, authError) {
         if (!success || authError) {
-          o.onTlsError(authError?.message ?? "TLS handshake failed");
+          if (!s.data.reported) o.onTlsError(authError?.message ?? "TLS handshake failed");
+          s.data.reported = true;
           s.terminate();
           return;
         }
@@ -181,7 +190,7 @@ function listenBun(o: TlsListenOptions): TlsListener {
         c?.onClose();
       },
       error(s, err) {
-        if (!s.data.conn) o.onTlsError(err?.message ?? String(err));
+        if (!s.data.conn && !s.data.reported) o.onTlsError(err?.message ?? String(err));
       },
     },
   });

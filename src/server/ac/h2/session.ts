@@ -19,6 +19,8 @@ const DEFAULT_WINDOW = 65_535;
 const MAX_WINDOW = 2 ** 31 - 1;
 /** frames we accept: the RFC's default SETTINGS_MAX_FRAME_SIZE (we do not raise it) */
 const MAX_FRAME = 16_384;
+/** control frames in a row (no HEADERS or DATA between) before the connection counts as a flood */
+const MAX_CONTROL_FRAMES = 10_000;
 
 export interface SessionLimits {
   /** per-stream receive window we advertise (SETTINGS_INITIAL_WINDOW_SIZE) */
@@ -112,6 +114,7 @@ export class H2Stream {
     this.pending = [];
     this.pendingTrailers = undefined;
     this.session.sendRst(this.id, code);
+    this.session.resetByUs(this.id);
     this.session.forget(this);
   }
 
@@ -172,6 +175,10 @@ export class H2Session {
   /** a header block in progress (HEADERS without END_HEADERS, then CONTINUATION) */
   private block: { stream: number; flags: number; parts: Uint8Array[]; bytes: number } | undefined;
   private goingAway = false;
+  /** streams we reset lately: frames the client already had in flight for them are discarded (RFC 9113 5.1) */
+  private readonly ourResets = new Set<number>();
+  /** PING, SETTINGS and RST_STREAM frames since the last HEADERS or DATA (flood guard) */
+  private controlFrames = 0;
   /** ms timestamps for the owner's idle and keepalive checks */
   lastReceived = Date.now();
   idleSince = Date.now();
@@ -242,6 +249,10 @@ export class H2Session {
     if (this.block && (type !== FrameType.CONTINUATION || id !== this.block.stream)) {
       return this.fail(ErrorCode.PROTOCOL_ERROR, "a header block was interrupted by another frame");
     }
+    if (type === FrameType.DATA || type === FrameType.HEADERS) this.controlFrames = 0;
+    else if ((type === FrameType.PING || type === FrameType.SETTINGS || type === FrameType.RST_STREAM) && ++this.controlFrames > MAX_CONTROL_FRAMES) {
+      return this.fail(ErrorCode.ENHANCE_YOUR_CALM, `over ${MAX_CONTROL_FRAMES} PING/SETTINGS/RST_STREAM frames without a request or data`);
+    }
     switch (type) {
       case FrameType.DATA: return this.onDataFrame(flags, id, p);
       case FrameType.HEADERS: return this.onHeadersFrame(flags, id, p);
@@ -310,7 +321,7 @@ export class H2Session {
     const blk = this.block;
     if (!blk) return this.fail(ErrorCode.PROTOCOL_ERROR, "CONTINUATION without a header block in progress");
     blk.parts.push(p);
-    blk.bytes += p.length;
+    blk.bytes += 9 + p.length; // frame headers count: a flood of empty CONTINUATIONs is a known attack
     if (blk.bytes > this.limits.maxHeaderListSize * 2) return this.fail(ErrorCode.ENHANCE_YOUR_CALM, `a header block over ${this.limits.maxHeaderListSize * 2} bytes`);
     if (flags & END_HEADERS) this.endBlock();
   }
@@ -328,6 +339,7 @@ export class H2Session {
     }
     const id = blk.stream;
     const endStream = (blk.flags & END_STREAM) !== 0;
+    if (this.ourResets.has(id)) return; // decoded (HPACK state) and discarded
     const existing = this.streams.get(id);
     if (existing) {
       // trailers: the only second header block a request may have, and it ends the stream
@@ -492,6 +504,11 @@ export class H2Session {
   ping(): void {
     this.pingOutstandingSince = Date.now();
     this.frame(FrameType.PING, 0, 0, Buffer.alloc(8));
+  }
+
+  resetByUs(id: number): void {
+    this.ourResets.add(id);
+    if (this.ourResets.size > 256) this.ourResets.delete(this.ourResets.values().next().value!);
   }
 
   /** a stream is done both ways */

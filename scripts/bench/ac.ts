@@ -183,13 +183,17 @@ async function main() {
     let conns = -1;
     try { conns = ((await (await signedFetch(secret, `${http}/conn/count`, { signal: AbortSignal.timeout(5000) })).json()) as any).data; } catch {}
     connsPeak = Math.max(connsPeak, conns);
-    let lagMs = -1;
+    let lagMs = -1, heapMiB = -1, externalMiB = -1;
     try {
-      const m = /^vigil_ac_event_loop_lag_max_seconds (\S+)$/m.exec(await (await fetch(`${http}/metrics`, { signal: AbortSignal.timeout(5000) })).text());
+      const text = await (await fetch(`${http}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+      const m = /^vigil_ac_event_loop_lag_max_seconds (\S+)$/m.exec(text);
       if (m) lagMs = Number(m[1]) * 1000;
+      const mem = (kind: string) => Number(new RegExp(`^vigil_process_memory_bytes\\{kind="${kind}"\\} (\\S+)$`, "m").exec(text)?.[1] ?? NaN) / 2 ** 20;
+      heapMiB = mem("js_heap_used");
+      externalMiB = mem("external");
     } catch {}
     samples.push({ t, cpu, simCpu, mainRun, mainWait, machineBusy, rss: statusKb(srv.pid, "VmRSS"), conns, lagMs });
-    if (process.env.BENCH_TRACE) log(`t=${t.toFixed(0)} cpu=${cpu.toFixed(0)}% sim_cpu=${simCpu.toFixed(0)}% main_thread run=${mainRun.toFixed(0)}% runqueue_wait=${mainWait.toFixed(0)}% machine=${machineBusy.toFixed(0)}%/200 conns=${conns} lag_max=${lagMs.toFixed(0)}ms`);
+    if (process.env.BENCH_TRACE) log(`t=${t.toFixed(0)} cpu=${cpu.toFixed(0)}% sim_cpu=${simCpu.toFixed(0)}% main_thread run=${mainRun.toFixed(0)}% runqueue_wait=${mainWait.toFixed(0)}% machine=${machineBusy.toFixed(0)}%/200 conns=${conns} lag_max=${lagMs.toFixed(0)}ms rss=${(statusKb(srv.pid, "VmRSS") / 2 ** 20).toFixed(0)}MiB js_heap=${heapMiB.toFixed(0)}MiB external=${externalMiB.toFixed(0)}MiB`);
     if (t * 1000 >= nextFanout && t < simSeconds - 2) {
       nextFanout += FANOUT_EVERY_MS;
       const r = await fanoutRound(secret, http, agents, fanout, postMs);

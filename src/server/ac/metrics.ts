@@ -52,6 +52,16 @@ export class AcMetrics {
   readonly managerFeedQueued = new Gauge({ name: "vigil_ac_manager_feed_queued", help: "records waiting to be forwarded to a Manager", registers: [this.registry] });
   readonly tlsErrors = new Counter({ name: "vigil_ac_tls_errors_total", help: "TLS handshakes that failed (bad/missing/expired client certificate, timeouts, garbage)", registers: [this.registry] });
 
+  readonly memory: Gauge = new Gauge({
+    name: "vigil_process_memory_bytes", help: "process memory by kind: rss, js_heap_used, js_heap_total, external (buffers outside the JS heap)", labelNames: ["kind"], registers: [this.registry],
+    collect: (): void => {
+      const m = process.memoryUsage();
+      this.memory.set({ kind: "rss" }, m.rss);
+      this.memory.set({ kind: "js_heap_used" }, m.heapUsed);
+      this.memory.set({ kind: "js_heap_total" }, m.heapTotal);
+      this.memory.set({ kind: "external" }, m.external);
+    },
+  });
   readonly loopLag = new Histogram({ name: "vigil_ac_event_loop_lag_seconds", help: "event-loop lag: how late a 100 ms timer fires", buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
   readonly loopLagMax: Gauge = new Gauge({
     name: "vigil_ac_event_loop_lag_max_seconds", help: "largest event-loop lag since the previous scrape of /metrics", registers: [this.registry],

@@ -31,8 +31,8 @@ export interface StoreOptions {
   segmentBytes?: number;
   /** keep per-segment indexes (default true); false reads every segment in order, as before them */
   index?: boolean;
-  /** sealed segments' indexes kept in memory, in entries described (default 4 Mi, ~160 MiB) */
-  indexCacheEntries?: number;
+  /** sealed segments' indexes kept in memory, by their estimated size (default 192 MiB) */
+  indexCacheBytes?: number;
   /** how often retention runs besides every roll; default 60 s */
   retentionCheckMs?: number;
 }
@@ -80,7 +80,7 @@ export interface EventStore extends Sink {
 const DEFAULT_QUERY_LIMIT = 10_000;
 const MiB = 1 << 20;
 const MAX_DEFAULT_SEGMENT_BYTES = 16 * MiB;
-const DEFAULT_INDEX_CACHE_ENTRIES = 4 << 20;
+const DEFAULT_INDEX_CACHE_BYTES = 192 * MiB;
 
 interface Pending {
   buf: Buffer;
@@ -141,7 +141,7 @@ class SegmentStore implements EventStore {
 
   constructor(private readonly o: StoreOptions) {
     this.segmentBytes = o.segmentBytes ?? Math.min(MAX_DEFAULT_SEGMENT_BYTES, Math.max(MiB, Math.floor(o.maxBytes / 16)));
-    if (o.index ?? true) this.sealed = new SealedIndexes(o.dir, o.log, this.s, o.indexCacheEntries ?? DEFAULT_INDEX_CACHE_ENTRIES);
+    if (o.index ?? true) this.sealed = new SealedIndexes(o.dir, o.log, this.s, o.indexCacheBytes ?? DEFAULT_INDEX_CACHE_BYTES);
     mkdirSync(o.dir, { recursive: true });
     this.releaseLock = lockDir(o.dir);
     try {

@@ -12,8 +12,8 @@ import { listSegments, segmentPath, type SegmentName } from "./segment.ts";
 export class SealedIndexes {
   private readonly cache: IndexCache;
 
-  constructor(private readonly dir: string, private readonly log: Logger, private readonly stats: { indexesRebuilt: number; indexWriteErrors: number }, cacheEntries: number) {
-    this.cache = new IndexCache(cacheEntries);
+  constructor(private readonly dir: string, private readonly log: Logger, private readonly stats: { indexesRebuilt: number; indexWriteErrors: number }, cacheBytes: number) {
+    this.cache = new IndexCache(cacheBytes);
   }
 
   /** At open: every sealed segment gets a current index file; orphaned ones go. */

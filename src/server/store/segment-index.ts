@@ -51,6 +51,11 @@ export class SegmentIndex {
     return this.offsets.length;
   }
 
+  /** estimated bytes in memory (measured in JSC: ~40 per entry, ~500 per agent); for the cache bound */
+  get approxBytes(): number {
+    return 40 * this.offsets.length + 500 * this.agents.size;
+  }
+
   /** Append one entry (a builder's index only: its lists are plain arrays). agentId undefined: unreadable. */
   add(offset: number, frameBytes: number, receivedAt: number, agentId: string | undefined, dataTypes: List): void {
     const n = this.offsets.length;

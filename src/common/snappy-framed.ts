@@ -1,10 +1,11 @@
 // The snappy framing format (github.com/google/snappy framing_format.txt), which Elkeid agents
 // use as their gRPC "snappy" compression (golang/snappy NewBufferedWriter/NewReader). Block
-// (de)compression is snappyjs; this module adds the chunk framing and masked CRC-32C checks.
+// decompression is snappy-block.ts, compression snappyjs; this module adds the chunk framing and masked CRC-32C checks.
 // decode() refuses a stream whose output would exceed maxBytes before decompressing more.
 // @ts-ignore snappyjs ships no types; its API is compress(bytes) and uncompress(bytes, max)
 import * as snappy from "snappyjs";
 import { crc32c } from "./crc32c.ts";
+import { uncompressBlock } from "./snappy-block.ts";
 
 const STREAM_ID = Buffer.from([0xff, 0x06, 0x00, 0x00, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59]); // "sNaPpY"
 const MAX_CHUNK_DATA = 65536;
@@ -48,7 +49,7 @@ export function decodeFramed(input: Uint8Array, maxBytes: number): Buffer {
       let data: Buffer;
       if (type === 0x00) {
         try {
-          data = Buffer.from(snappy.uncompress(body.subarray(4), MAX_CHUNK_DATA)); // the size limit is checked below
+          data = uncompressBlock(body.subarray(4), MAX_CHUNK_DATA); // the total limit is checked below
         } catch (e) {
           throw new SnappyFrameError(`corrupt compressed chunk (${(e as Error).message})`);
         }

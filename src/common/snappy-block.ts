@@ -1,0 +1,68 @@
+// Snappy block decompression (github.com/google/snappy format_description.txt), written for
+// the AC's hot path: every Elkeid batch arrives snappy-compressed. snappyjs copies every byte
+// in a JS loop and allocates twice per block; this decodes into one Buffer of the stated length
+// and copies long literals and matches with set()/copyWithin(). Compression stays snappyjs's
+// (only tests and the benchmark's baseline compress). Throws on anything malformed.
+
+export class SnappyBlockError extends Error {}
+
+/** Decompress one block; refuses one whose stated length exceeds maxLength. */
+export function uncompressBlock(src: Uint8Array, maxLength: number): Buffer {
+  // preamble: the uncompressed length as a varint (at most 32 bits)
+  let len = 0, shift = 0, ip = 0;
+  for (;;) {
+    if (ip >= src.length || shift > 28) throw new SnappyBlockError("bad length preamble");
+    const c = src[ip++];
+    len += (c & 0x7f) * 2 ** shift;
+    if (c < 0x80) break;
+    shift += 7;
+  }
+  if (len > maxLength) throw new SnappyBlockError(`uncompressed length ${len} is over ${maxLength}`);
+  const out = Buffer.allocUnsafe(len);
+  let op = 0;
+  const n = src.length;
+  while (ip < n) {
+    const tag = src[ip++];
+    const kind = tag & 3;
+    if (kind === 0) {
+      let l = (tag >>> 2) + 1;
+      if (l > 60) {
+        const k = l - 60; // 1-4 length bytes
+        if (ip + k > n) throw new SnappyBlockError("truncated literal length");
+        l = 0;
+        for (let j = 0; j < k; j++) l += src[ip + j] * 2 ** (8 * j);
+        l += 1;
+        ip += k;
+      }
+      if (ip + l > n || op + l > len) throw new SnappyBlockError("literal runs past the input or the output");
+      if (l > 16) out.set(src.subarray(ip, ip + l), op);
+      else for (let j = 0; j < l; j++) out[op + j] = src[ip + j];
+      ip += l;
+      op += l;
+      continue;
+    }
+    let l: number, off: number;
+    if (kind === 1) {
+      if (ip >= n) throw new SnappyBlockError("truncated copy");
+      l = 4 + ((tag >>> 2) & 7);
+      off = ((tag >>> 5) << 8) | src[ip++];
+    } else if (kind === 2) {
+      if (ip + 2 > n) throw new SnappyBlockError("truncated copy");
+      l = (tag >>> 2) + 1;
+      off = src[ip] | (src[ip + 1] << 8);
+      ip += 2;
+    } else {
+      if (ip + 4 > n) throw new SnappyBlockError("truncated copy");
+      l = (tag >>> 2) + 1;
+      off = (src[ip] | (src[ip + 1] << 8) | (src[ip + 2] << 16) | (src[ip + 3] << 24)) >>> 0;
+      ip += 4;
+    }
+    if (off === 0 || off > op) throw new SnappyBlockError(`copy offset ${off} is outside the output so far (${op} bytes)`);
+    if (op + l > len) throw new SnappyBlockError("copy runs past the stated length");
+    if (off >= l && l > 16) out.copyWithin(op, op - off, op - off + l);
+    else for (let j = 0; j < l; j++) out[op + j] = out[op - off + j]; // overlapping: a run, byte by byte
+    op += l;
+  }
+  if (op !== len) throw new SnappyBlockError(`block decodes to ${op} bytes, its preamble says ${len}`);
+  return out;
+}

@@ -47,6 +47,7 @@ if (opt.help) {
   --json FILE    write the JSON document to FILE instead of stdout
   --baseline     run scripts/bench/ac-baseline.ts instead of the AC: bare grpc-js + snappy + acks,
                  no store, to see what the framework alone costs under the same load
+                 (BENCH_BASELINE_TRANSPORT=h2: the same bare server on the AC's own HTTP/2 stack)
   --server-cmd C run the server as this command instead of dist/vigil-server (split on spaces),
                  e.g. "node_modules/.bin/bun --cpu-prof-md --cpu-prof-dir=/tmp/prof src/server/main.ts"
 `);

@@ -312,7 +312,7 @@ static __always_inline void record_submit(void *rec)
 		size = sizeof(struct vigil_hdr);
 	h->size = size;
 	/* A wakeup costs the producer ~2 us (irq_work + waking the reader) on every record that
-	 * finds the reader idle. The reader polls every 50 ms anyway, so records are submitted
+	 * finds the reader idle. The reader polls every 100 ms anyway, so records are submitted
 	 * without one until an eighth of the ring is waiting; then the reader is woken at once. */
 	__u64 flags = BPF_RB_NO_WAKEUP;
 	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 8)

@@ -10,6 +10,11 @@ export interface RingReaderOptions {
   cap?: number;
   /** Batches in flight at most before the reader pauses. */
   credits?: number;
+  /**
+   * poll(2) timeout when the ring is empty (default 100 ms): the kernel side submits without a
+   * wakeup until an eighth of the ring waits (bpf/lib/common.h), so this is the latency of a
+   * quiet host's events and the reader's idle wakeups (10/s); under load the wakeup comes at once
+   */
   pollMs?: number;
   onBatch: (buf: ArrayBuffer, records: number) => void | Promise<void>;
   onError?: (message: string) => void;
@@ -51,7 +56,7 @@ export class RingReader {
     };
     this.send({
       type: "start", fd: opts.fd, size: opts.size, cap: opts.cap ?? 8192,
-      credits: opts.credits ?? 64, pollMs: opts.pollMs ?? 50,
+      credits: opts.credits ?? 64, pollMs: opts.pollMs ?? 100,
     });
   }
 

@@ -1,21 +1,17 @@
-// One simulated agent: its own grpc.ClientConn (own TLS connection), one Transfer stream,
-// a batch every -batch-interval (100 ms, Vigil's and Elkeid's default), a heartbeat (1000) at
-// start and every 60 s, ack and command handling.
+// One simulated agent: its own connection (grpc-go's ClientConn, or raw HTTP/2 frames with
+// -transport raw), one Transfer stream, a batch every -batch-interval (100 ms, Vigil's and
+// Elkeid's default), a heartbeat (1000) at start and every 60 s, ack and command handling.
 package main
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/connectivity"
 )
 
 const (
@@ -27,7 +23,24 @@ const (
 	backoffMax        = 10 * time.Second
 )
 
-var transferDesc = &grpc.StreamDesc{StreamName: "Transfer", ServerStreams: true, ClientStreams: true}
+// transport is one agent's way to the AC: grpcTransport (grpc-go, codec.go) or rawTransport
+// (HTTP/2 frames written by hand, raw.go).
+type transport interface {
+	// connect returns once a connection is up (TCP, TLS, HTTP/2 prefaces) or ctx ends
+	connect(ctx context.Context) error
+	// open starts a Transfer stream on the connection; the stream ends with ctx
+	open(ctx context.Context) (transferStream, error)
+	close()
+}
+
+// transferStream is one Transfer call: PackagedData out, Command in.
+type transferStream interface {
+	// send sends one PackagedData (protobuf bytes, compressed as -compress says)
+	send(msg []byte) error
+	// receive passes each Command's bytes to handle until the stream ends (nil: it ended with status OK)
+	receive(handle func(msg []byte)) error
+	closeSend()
+}
 
 type pendingBatch struct {
 	seq     uint64
@@ -71,10 +84,10 @@ func (a *agent) pendingCount() int {
 }
 
 // run keeps one connection (and a stream on it) until ctx ends; sendCtx ends the sending.
-func (a *agent) run(ctx, sendCtx context.Context, conn *grpc.ClientConn) {
+func (a *agent) run(ctx, sendCtx context.Context, tr transport) {
 	backoff := backoffMin
 	for ctx.Err() == nil && sendCtx.Err() == nil {
-		if err := a.waitReady(ctx, conn); err != nil {
+		if err := a.connect(ctx, tr); err != nil {
 			if ctx.Err() != nil {
 				return
 			}
@@ -82,7 +95,7 @@ func (a *agent) run(ctx, sendCtx context.Context, conn *grpc.ClientConn) {
 			a.st.noteError("connect", err)
 		} else {
 			a.st.addConnected(1)
-			err := a.session(ctx, sendCtx, conn)
+			err := a.session(ctx, sendCtx, tr)
 			a.st.addConnected(-1)
 			if err == nil || ctx.Err() != nil {
 				return
@@ -104,43 +117,27 @@ func (a *agent) run(ctx, sendCtx context.Context, conn *grpc.ClientConn) {
 	}
 }
 
-// waitReady connects and waits until the transport (TLS + HTTP/2 preface) is up.
-func (a *agent) waitReady(ctx context.Context, conn *grpc.ClientConn) error {
+// connect gives one connection attempt -connect-timeout.
+func (a *agent) connect(ctx context.Context, tr transport) error {
 	tctx, cancel := context.WithTimeout(ctx, a.cfg.connectTimeout)
 	defer cancel()
-	conn.Connect()
-	for {
-		s := conn.GetState()
-		switch s {
-		case connectivity.Ready:
-			return nil
-		case connectivity.TransientFailure:
-			return errors.New("transient failure (TLS or TCP refused)")
-		case connectivity.Shutdown:
-			return errors.New("connection shut down")
-		case connectivity.Idle:
-			conn.Connect()
-		}
-		if !conn.WaitForStateChange(tctx, s) {
-			return fmt.Errorf("not connected after %s (state %s)", a.cfg.connectTimeout, s)
-		}
+	err := tr.connect(tctx)
+	if err != nil && ctx.Err() == nil && tctx.Err() != nil {
+		return fmt.Errorf("not connected after %s: %w", a.cfg.connectTimeout, err)
 	}
+	return err
 }
 
 // session runs one Transfer stream. It returns nil when the run ended normally.
-func (a *agent) session(ctx, sendCtx context.Context, conn *grpc.ClientConn) error {
-	opts := []grpc.CallOption{grpc.ForceCodec(rawCodec{})}
-	if a.cfg.compress != "none" {
-		opts = append(opts, grpc.UseCompressor(a.cfg.compress))
-	}
+func (a *agent) session(ctx, sendCtx context.Context, tr transport) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := conn.NewStream(sctx, transferDesc, transferMethod, opts...)
+	stream, err := tr.open(sctx)
 	if err != nil {
 		return fmt.Errorf("open stream: %w", err)
 	}
 	recvErr := make(chan error, 1)
-	go func() { recvErr <- a.receive(stream) }()
+	go func() { recvErr <- stream.receive(a.handleCommand) }()
 
 	a.nextHB = time.Now() // heartbeat first: the first message names the agent
 	if err := a.sendDue(stream); err != nil {
@@ -170,7 +167,7 @@ func (a *agent) session(ctx, sendCtx context.Context, conn *grpc.ClientConn) err
 	// sending is over: keep receiving acks until ctx ends (the drain phase)
 	select {
 	case <-ctx.Done():
-		_ = stream.CloseSend()
+		stream.closeSend()
 		return nil
 	case err := <-recvErr:
 		if err == nil {
@@ -183,7 +180,7 @@ func (a *agent) session(ctx, sendCtx context.Context, conn *grpc.ClientConn) err
 func (a *agent) endSession(sendErr error, recvErr <-chan error) error {
 	a.st.sendErrors.Add(1)
 	a.dropPending()
-	// SendMsg returns io.EOF when the stream failed; the real status comes from RecvMsg
+	// a send fails (grpc-go: io.EOF) when the stream failed; the real status comes from receive
 	select {
 	case err := <-recvErr:
 		if err != nil {
@@ -215,7 +212,7 @@ func (a *agent) dropPending() {
 }
 
 // sendDue sends the records due this tick (and the heartbeat when due), if any.
-func (a *agent) sendDue(stream grpc.ClientStream) error {
+func (a *agent) sendDue(stream transferStream) error {
 	now := time.Now()
 	a.credit += a.cfg.rate * a.cfg.batchInterval.Seconds()
 	n := int(a.credit)
@@ -247,7 +244,7 @@ func (a *agent) sendDue(stream grpc.ClientStream) error {
 		a.mu.Unlock()
 	}
 	b = appendIdentity(b, &a.id, seq)
-	if err := stream.SendMsg(&b); err != nil {
+	if err := stream.send(b); err != nil {
 		return err
 	}
 	a.st.batchesSent.Add(1)
@@ -315,33 +312,24 @@ func (a *agent) heartbeatFields() map[string]string {
 	}
 }
 
-// receive handles Commands until the stream ends (nil on a clean end of stream).
-func (a *agent) receive(stream grpc.ClientStream) error {
-	var b []byte
-	for {
-		if err := stream.RecvMsg(&b); err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
-		}
-		now := time.Now()
-		c, err := decodeCommand(b)
-		if err != nil {
-			a.st.badCommands.Add(1)
-			continue
-		}
-		if c.ackSeq > 0 {
-			a.st.acksReceived.Add(1)
-			a.ack(c.ackSeq)
-		}
-		if c.hasTask || c.agentCtrl != 0 {
-			a.st.commandsReceived.Add(1)
-		}
-		if c.hasTask && strings.HasPrefix(c.task.token, benchTokenPrefix) {
-			if ns, err := strconv.ParseInt(c.task.token[len(benchTokenPrefix):], 10, 64); err == nil {
-				a.st.addLatency(float64(now.UnixNano()-ns) / 1e6)
-			}
+// handleCommand handles one Command message from the AC: acks, commands, "bench:" latency.
+func (a *agent) handleCommand(b []byte) {
+	now := time.Now()
+	c, err := decodeCommand(b)
+	if err != nil {
+		a.st.badCommands.Add(1)
+		return
+	}
+	if c.ackSeq > 0 {
+		a.st.acksReceived.Add(1)
+		a.ack(c.ackSeq)
+	}
+	if c.hasTask || c.agentCtrl != 0 {
+		a.st.commandsReceived.Add(1)
+	}
+	if c.hasTask && strings.HasPrefix(c.task.token, benchTokenPrefix) {
+		if ns, err := strconv.ParseInt(c.task.token[len(benchTokenPrefix):], 10, 64); err == nil {
+			a.st.addLatency(float64(now.UnixNano()-ns) / 1e6)
 		}
 	}
 }

@@ -2,6 +2,7 @@
 // and a raw node:http2 TLS server that decodes the snappy framing itself (grpc-js cannot),
 // each acknowledging every batch and sending one "bench:" task. Exits non-zero on a mismatch.
 // Usage: node_modules/.bin/bun scripts/bench/agent-sim/check.ts   (after go build)
+//        AGENT_SIM_ARGS="-transport raw" ... to check another transport
 import * as grpcjs from "@grpc/grpc-js";
 import http2 from "node:http2";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -16,6 +17,7 @@ const root = join(import.meta.dir, "../../..");
 const sim = join(root, "build/agent-sim");
 const dir = mkdtempSync(join(tmpdir(), "agent-sim-check-"));
 const AGENTS = 3;
+const EXTRA = (process.env.AGENT_SIM_ARGS ?? "").split(" ").filter(Boolean);
 let failures = 0;
 
 function check(what: string, ok: boolean, detail: unknown): void {
@@ -38,7 +40,7 @@ const benchCommand = () => ({ task: { dataType: 1050, objectName: "vigil-agent",
 
 async function runSim(port: number, compress: string): Promise<any> {
   const p = Bun.spawn([sim, "-ac", `localhost:${port}`, "-ca", join(dir, "ca.crt"), "-cert", join(dir, "agent.crt"), "-key", join(dir, "agent.key"),
-    "-agents", String(AGENTS), "-rate", "20", "-duration", "2s", "-compress", compress, "-seq", "-records-field-seq", "-id-prefix", `chk-${compress}`], { stdout: "pipe", stderr: "inherit" });
+    "-agents", String(AGENTS), "-rate", "20", "-duration", "2s", "-compress", compress, "-seq", "-records-field-seq", "-id-prefix", `chk-${compress}`, ...EXTRA], { stdout: "pipe", stderr: "inherit" });
   const out = await new Response(p.stdout).text();
   await p.exited;
   return JSON.parse(out);
@@ -126,7 +128,7 @@ check("snappy: messages carried the compressed flag and snappy framing", snappyF
 const other = join(dir, "other");
 await certsInit({ out: other, serverHosts: ["localhost"] });
 const bad = Bun.spawn([sim, "-ac", `localhost:${(h2.address() as any).port}`, "-ca", join(dir, "ca.crt"), "-cert", join(other, "agent.crt"), "-key", join(other, "agent.key"),
-  "-duration", "2s", "-connect-timeout", "1s", "-seq", "-drain", "0s"], { stdout: "pipe", stderr: "ignore" });
+  "-duration", "2s", "-connect-timeout", "1s", "-seq", "-drain", "0s", ...EXTRA], { stdout: "pipe", stderr: "ignore" });
 const badReport = JSON.parse(await new Response(bad.stdout).text());
 check("foreign client certificate: refused, nothing acked", badReport.connect_errors + badReport.stream_errors > 0 && badReport.records_acked === 0, badReport);
 h2.close();

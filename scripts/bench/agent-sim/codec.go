@@ -1,17 +1,111 @@
-// gRPC plumbing without generated code: a codec that passes raw protobuf bytes through, and
-// the "snappy" compressor exactly as Elkeid's agent registers it (snappy framing format via
+// gRPC plumbing for grpc-go without generated code (-transport grpc): a transport with one
+// ClientConn per agent, a codec that passes raw protobuf bytes through, and the "snappy"
+// compressor exactly as Elkeid's agent registers it (snappy framing format via
 // snappy.NewBufferedWriter / snappy.NewReader, pooled). "gzip" comes from grpc's encoding/gzip.
+// -transport raw (raw.go) uses the same registered compressors.
 package main
 
 import (
+	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
 
 	"github.com/golang/snappy"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/encoding"
 	_ "google.golang.org/grpc/encoding/gzip" // registers "gzip"
 )
+
+var transferDesc = &grpc.StreamDesc{StreamName: "Transfer", ServerStreams: true, ClientStreams: true}
+
+// grpcTransports returns a constructor of grpc-go transports; tlsCfg nil: plaintext.
+func grpcTransports(c *config, tlsCfg *tls.Config) func() (transport, error) {
+	creds := insecure.NewCredentials()
+	if tlsCfg != nil {
+		creds = credentials.NewTLS(tlsCfg)
+	}
+	dialOpts := []grpc.DialOption{
+		grpc.WithTransportCredentials(creds),
+		grpc.WithReadBufferSize(connBufferBytes),
+		grpc.WithWriteBufferSize(connBufferBytes),
+		grpc.WithSharedWriteBuffer(true),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes)),
+		grpc.WithUserAgent("agent-sim"),
+	}
+	callOpts := []grpc.CallOption{grpc.ForceCodec(rawCodec{})}
+	if c.compress != "none" {
+		callOpts = append(callOpts, grpc.UseCompressor(c.compress))
+	}
+	return func() (transport, error) {
+		conn, err := grpc.NewClient("passthrough:///"+c.ac, dialOpts...)
+		if err != nil {
+			return nil, err
+		}
+		return &grpcTransport{conn: conn, callOpts: callOpts}, nil
+	}
+}
+
+// grpcTransport is one agent's grpc.ClientConn (its own TLS connection, reconnected by grpc-go).
+type grpcTransport struct {
+	conn     *grpc.ClientConn
+	callOpts []grpc.CallOption
+}
+
+// connect waits until the transport (TLS + HTTP/2 preface) is up.
+func (t *grpcTransport) connect(ctx context.Context) error {
+	t.conn.Connect()
+	for {
+		s := t.conn.GetState()
+		switch s {
+		case connectivity.Ready:
+			return nil
+		case connectivity.TransientFailure:
+			return errors.New("transient failure (TLS or TCP refused)")
+		case connectivity.Shutdown:
+			return errors.New("connection shut down")
+		case connectivity.Idle:
+			t.conn.Connect()
+		}
+		if !t.conn.WaitForStateChange(ctx, s) {
+			return fmt.Errorf("state %s", s)
+		}
+	}
+}
+
+func (t *grpcTransport) open(ctx context.Context) (transferStream, error) {
+	s, err := t.conn.NewStream(ctx, transferDesc, transferMethod, t.callOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return grpcStream{s}, nil
+}
+
+func (t *grpcTransport) close() { _ = t.conn.Close() }
+
+type grpcStream struct{ grpc.ClientStream }
+
+func (s grpcStream) send(msg []byte) error { return s.SendMsg(&msg) }
+
+func (s grpcStream) closeSend() { _ = s.CloseSend() }
+
+func (s grpcStream) receive(handle func(msg []byte)) error {
+	var b []byte
+	for {
+		if err := s.RecvMsg(&b); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		handle(b)
+	}
+}
 
 // rawCodec marshals *[]byte as itself. Named "proto" so the content-type stays application/grpc+proto.
 type rawCodec struct{}

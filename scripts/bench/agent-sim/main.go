@@ -1,6 +1,8 @@
 // agent-sim: many simulated Elkeid/Vigil agents in one lightweight process, each with its own
 // mutual-TLS gRPC connection and Transfer stream, for the AC benchmark (scripts/bench/ac.ts)
 // and interop tests. Prints one JSON report on stdout at exit, progress on stderr every 5 s.
+// -transport grpc uses grpc-go; -transport raw writes the same protocol as HTTP/2 frames
+// itself (raw.go), which costs the simulator less CPU per message.
 package main
 
 import (
@@ -16,10 +18,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 const (
@@ -35,7 +33,7 @@ type config struct {
 	duration, ramp, drain         time.Duration
 	batchInterval                 time.Duration
 	connectTimeout                time.Duration
-	compress                      string
+	compress, transport           string
 	seq, recordsFieldSeq          bool
 	idPrefix, product, version    string
 	payloadBytes                  int
@@ -59,6 +57,7 @@ func parseFlags() (*config, error) {
 	flag.DurationVar(&c.drain, "drain", 5*time.Second, "after sending, wait at most this long for acks (-seq)")
 	flag.DurationVar(&c.connectTimeout, "connect-timeout", 60*time.Second, "give up one connect attempt after this")
 	flag.StringVar(&c.compress, "compress", "snappy", "gRPC compression: snappy|gzip|none")
+	flag.StringVar(&c.transport, "transport", "grpc", "grpc (grpc-go) or raw (the same gRPC protocol as HTTP/2 frames written by agent-sim: less CPU per message)")
 	flag.BoolVar(&c.seq, "seq", false, "Vigil mode: PackagedData.seq (100) per batch; count acks (Command.ack_seq)")
 	flag.BoolVar(&c.recordsFieldSeq, "records-field-seq", false, `put a "seq" field (per-agent record counter) into each record`)
 	flag.StringVar(&c.idPrefix, "id-prefix", "sim", "agent ids are <prefix>-<n>")
@@ -82,6 +81,8 @@ func parseFlags() (*config, error) {
 		return nil, fmt.Errorf("-rate must be ≥ 0, got %g", c.rate)
 	case c.compress != "snappy" && c.compress != "gzip" && c.compress != "none":
 		return nil, fmt.Errorf("-compress must be snappy, gzip or none, got %q", c.compress)
+	case c.transport != "grpc" && c.transport != "raw":
+		return nil, fmt.Errorf("-transport must be grpc or raw, got %q", c.transport)
 	case (c.ca != "" || c.cert != "" || c.key != "") && (c.ca == "" || c.cert == "" || c.key == ""):
 		return nil, fmt.Errorf("mTLS needs all of -ca, -cert and -key")
 	}
@@ -101,9 +102,10 @@ func parseFlags() (*config, error) {
 	return c, nil
 }
 
-func transportCredentials(c *config) (credentials.TransportCredentials, error) {
+// clientTLS is the agents' mutual-TLS configuration; nil without -ca (plaintext).
+func clientTLS(c *config) (*tls.Config, error) {
 	if c.ca == "" {
-		return insecure.NewCredentials(), nil
+		return nil, nil
 	}
 	caPEM, err := os.ReadFile(c.ca)
 	if err != nil {
@@ -117,7 +119,19 @@ func transportCredentials(c *config) (credentials.TransportCredentials, error) {
 	if err != nil {
 		return nil, fmt.Errorf("-cert/-key: %v", err)
 	}
-	return credentials.NewTLS(&tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}, ServerName: c.serverName, MinVersion: tls.VersionTLS12}), nil
+	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}, ServerName: c.serverName, MinVersion: tls.VersionTLS12}, nil
+}
+
+// transports returns a constructor of one agent's transport, as -transport says.
+func transports(c *config) (func() (transport, error), error) {
+	tlsCfg, err := clientTLS(c)
+	if err != nil {
+		return nil, err
+	}
+	if c.transport == "raw" {
+		return rawTransports(c, tlsCfg), nil
+	}
+	return grpcTransports(c, tlsCfg), nil
 }
 
 func main() {
@@ -126,7 +140,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "agent-sim: %v\n", err)
 		os.Exit(2)
 	}
-	creds, err := transportCredentials(cfg)
+	newTransport, err := transports(cfg)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "agent-sim: %v\n", err)
 		os.Exit(2)
@@ -162,19 +176,11 @@ func main() {
 	progressDone := make(chan struct{})
 	go st.progress(os.Stderr, cfg.agents, progressInterval, start, progressDone)
 
-	dialOpts := []grpc.DialOption{
-		grpc.WithTransportCredentials(creds),
-		grpc.WithReadBufferSize(connBufferBytes),
-		grpc.WithWriteBufferSize(connBufferBytes),
-		grpc.WithSharedWriteBuffer(true),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes)),
-		grpc.WithUserAgent("agent-sim"),
-	}
 	agents := make([]*agent, cfg.agents)
 	var wg sync.WaitGroup
 	for i := range agents {
 		agents[i] = newAgent(cfg, st, i)
-		conn, err := grpc.NewClient("passthrough:///"+cfg.ac, dialOpts...)
+		tr, err := newTransport()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "agent-sim: %v\n", err)
 			os.Exit(2)
@@ -186,10 +192,10 @@ func main() {
 		wg.Add(1)
 		go func(a *agent) {
 			defer wg.Done()
-			defer conn.Close()
+			defer tr.close()
 			select {
 			case <-time.After(delay):
-				a.run(ctx, sendCtx, conn)
+				a.run(ctx, sendCtx, tr)
 			case <-sendCtx.Done():
 			}
 		}(agents[i])

@@ -1,52 +1,75 @@
 // Coalesces the AC's acknowledgements: ack_seq is cumulative (every batch ≤ ack_seq is durable),
-// so a stream needs at most one Command{ack_seq} per interval instead of one per batch (10 per
-// second per agent at Vigil's 100 ms batches; each is an HTTP/2 DATA frame, a TLS record and a
-// write). One timer for all streams. intervalMs 0 sends every ack at once (one per batch).
+// so a stream needs at most one Command{ack_seq} per interval instead of one per batch (each is
+// an HTTP/2 DATA frame, a TLS record and a write on both ends). The streams are spread over
+// SLOTS timer ticks per interval, so 10,000 agents' acks go out as 20 bursts of 500, not one
+// burst of 10,000 that stalls the event loop (and every command behind it) every interval.
+// intervalMs 0 sends every ack at once (one per batch).
 export interface AckTarget {
   /** send Command{ack_seq: seq} on the stream */
   sendAck(seq: number): void;
 }
 
+export const SLOTS = 20;
+
 export class AckBatcher {
-  private readonly due = new Map<AckTarget, number>();
+  private readonly slots: Map<AckTarget, number>[] = Array.from({ length: SLOTS }, () => new Map());
+  private readonly slotOf = new WeakMap<AckTarget, number>();
+  private nextSlot = 0;
+  private tick = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(readonly intervalMs: number) {
     if (intervalMs > 0) {
-      this.timer = setInterval(() => this.flushAll(), intervalMs);
+      this.timer = setInterval(() => this.step(), Math.max(1, intervalMs / SLOTS));
       this.timer.unref?.();
     }
   }
 
-  /** seq of `t` is durable (called in seq order per stream). */
+  private slot(t: AckTarget): Map<AckTarget, number> {
+    let i = this.slotOf.get(t);
+    if (i === undefined) {
+      i = this.nextSlot++ % SLOTS;
+      this.slotOf.set(t, i);
+    }
+    return this.slots[i];
+  }
+
+  /** seq of `t` is durable (called in seq order per stream); acked within intervalMs. */
   durable(t: AckTarget, seq: number): void {
     if (this.intervalMs <= 0) t.sendAck(seq);
-    else this.due.set(t, seq);
+    else this.slot(t).set(t, seq);
   }
 
   /** Send t's pending ack now (before its stream ends). */
   flush(t: AckTarget): void {
-    const seq = this.due.get(t);
+    const s = this.slot(t);
+    const seq = s.get(t);
     if (seq === undefined) return;
-    this.due.delete(t);
+    s.delete(t);
     t.sendAck(seq);
   }
 
   /** Forget t's pending ack (its stream is gone). */
   drop(t: AckTarget): void {
-    this.due.delete(t);
+    this.slot(t).delete(t);
   }
 
-  private flushAll(): void {
-    if (this.due.size === 0) return;
-    const due = [...this.due];
-    this.due.clear();
+  /** One tick: the acks of the next slot's streams go out (the timer calls this SLOTS times per interval). */
+  step(): void {
+    this.flushSlot(this.tick++ % SLOTS);
+  }
+
+  private flushSlot(i: number): void {
+    const s = this.slots[i];
+    if (s.size === 0) return;
+    const due = [...s];
+    s.clear();
     for (const [t, seq] of due) t.sendAck(seq);
   }
 
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
-    this.flushAll();
+    for (let i = 0; i < SLOTS; i++) this.flushSlot(i);
   }
 }

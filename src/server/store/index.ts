@@ -4,7 +4,7 @@
 // A torn tail left by a crash is truncated on open. Each segment has an index (segment-index.ts):
 // in memory while it is active, saved next to it when sealed (index-files.ts), rebuilt on open
 // when missing or stale, removed with it by retention. Runs on Bun and Node.js (node:fs only).
-import { mkdirSync, openSync, closeSync, writeSync, fsyncSync, ftruncateSync, statSync, unlinkSync, fdatasync as fsFdatasync } from "node:fs";
+import { mkdirSync, openSync, closeSync, writeSync, writevSync, fsyncSync, ftruncateSync, statSync, unlinkSync, fdatasync as fsFdatasync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../../common/log.ts";
 import type { AgentBatch, Sink } from "../sink.ts";
@@ -109,6 +109,16 @@ function fsyncDir(dir: string): void {
  */
 function writeAll(fd: number, buf: Buffer, position: number): void {
   for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off, position + off);
+}
+
+/** writeAll of the group's buffers with one pwritev (no concatenated copy), the rest if short. */
+function writeGroup(fd: number, bufs: Buffer[], position: number): number {
+  let total = 0;
+  for (const b of bufs) total += b.length;
+  // IOV_MAX is 1024 on Linux
+  const n = bufs.length <= 1024 ? writevSync(fd, bufs, position) : 0;
+  if (n < total) writeAll(fd, Buffer.concat(bufs).subarray(n), position + n);
+  return total;
 }
 
 /** The data_type of each record of a batch, without decoding a WireBatch's records. */
@@ -233,12 +243,11 @@ class SegmentStore implements EventStore {
     while (this.queue.length > 0) {
       const group = this.queue;
       this.queue = [];
-      const buf = group.length === 1 ? group[0].buf : Buffer.concat(group.map((p) => p.buf));
       const seg = this.active;
       try {
         const start = seg.size;
-        writeAll(seg.fd, buf, start);
-        seg.size += buf.length;
+        const bytes = writeGroup(seg.fd, group.map((p) => p.buf), start);
+        seg.size += bytes;
         await fdatasync(seg.fd);
         if (this.sealed) {
           // indexed once durable: a failed write leaves the index as the file is cut back to
@@ -250,8 +259,8 @@ class SegmentStore implements EventStore {
         this.durable = seg.size;
         this.s.commits++;
         this.s.batchesWritten += group.length;
-        this.s.bytesWritten += buf.length;
-        this.s.bytes += buf.length;
+        this.s.bytesWritten += bytes;
+        this.s.bytes += bytes;
         for (const p of group) {
           this.s.recordsWritten += p.records;
           p.resolve();

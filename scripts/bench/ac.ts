@@ -6,7 +6,7 @@
 // one JSON document (stdout or --json FILE) and a table with the targets on stderr.
 //
 // Usage: scripts/bench/ac [--agents N] [--rate R] [--duration S] [--quick] [--json FILE]
-//        [--ramp S] [--fanout N] [--compress snappy|gzip|none]
+//        [--ramp S] [--fanout N] [--compress snappy|gzip|none] [--sim-transport raw|grpc]
 import { parseArgs } from "node:util";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,7 +28,7 @@ const { values: opt } = parseArgs({
   args: process.argv.slice(2),
   options: {
     agents: { type: "string" }, rate: { type: "string", default: "10" }, duration: { type: "string" },
-    ramp: { type: "string" }, "batch-interval": { type: "string" }, fanout: { type: "string" }, compress: { type: "string", default: "snappy" },
+    ramp: { type: "string" }, "batch-interval": { type: "string" }, fanout: { type: "string" }, compress: { type: "string", default: "snappy" }, "sim-transport": { type: "string", default: "raw" },
     quick: { type: "boolean", default: false }, "server-cmd": { type: "string" }, baseline: { type: "boolean", default: false }, json: { type: "string" }, help: { type: "boolean", short: "h" },
   },
   strict: true,
@@ -38,10 +38,14 @@ if (opt.help) {
   --agents N     simulated agents, one mTLS stream each (default 10000; --quick 1000)
   --rate R       records per second per agent (default 10), plus a heartbeat at start and every 60 s
   --duration S   steady-state seconds measured after every agent connected (default 60; --quick 20)
-  --ramp S       spread the connects over S seconds (default agents/100: the AC takes about 100 handshakes/s here)
-  --batch-interval MS  each agent sends what is due every MS ms (default 100, the agent's
-                 default; 10,000 agents at 100 ms are 100k gRPC messages/s, more than the simulator
-                 itself can generate on 2 cores: see the report of issue 3)
+  --ramp S       spread the connects over S seconds (default agents/66: the AC takes 100+ handshakes/s
+                 here while idle, fewer as the load it already carries grows)
+  --sim-transport T  raw (default): the simulator writes gRPC's HTTP/2 frames itself (x/net/http2
+                 over crypto/tls, one TLS write per batch); grpc: through grpc-go, a third more
+                 simulator CPU, which on 2 cores is taken from the AC being measured
+  --batch-interval MS  each agent sends what is due every MS ms (default 1000, the agent's
+                 batch_interval for a large fleet; --quick: 100, the agent's default. 10,000 agents
+                 at 100 ms are 100k TLS messages/s, more than 2 cores carry on both ends)
   --fanout N     agents per command round, one round every 3 s (default min(agents, 1000))
   --compress C   snappy (Elkeid's, default), gzip or none
   --json FILE    write the JSON document to FILE instead of stdout
@@ -61,9 +65,10 @@ const int = (name: string, v: string | undefined, dflt: number) => {
 const agents = int("agents", opt.agents, opt.quick ? 1000 : 10_000);
 const rate = int("rate", opt.rate, 10);
 const duration = int("duration", opt.duration, opt.quick ? 20 : 60);
-const ramp = int("ramp", opt.ramp, Math.max(1, Math.ceil(agents / 100)));
+const ramp = int("ramp", opt.ramp, Math.max(1, Math.ceil(agents / 66)));
+if (opt["sim-transport"] !== "raw" && opt["sim-transport"] !== "grpc") { process.stderr.write(`bench/ac: --sim-transport must be raw or grpc, not "${opt["sim-transport"]}"\n`); process.exit(2); }
 const fanout = Math.min(agents, int("fanout", opt.fanout, 1000));
-const batchIntervalMs = int("batch-interval", opt["batch-interval"], 100);
+const batchIntervalMs = int("batch-interval", opt["batch-interval"], opt.quick ? 100 : 1000);
 const FANOUT_EVERY_MS = 3000;
 /** POST /command/ requests in flight at once, like a Manager dispatching a task */
 const FANOUT_CONCURRENCY = 100;
@@ -135,7 +140,7 @@ async function main() {
   const simSeconds = ramp + SETTLE_S + duration;
   const s = Bun.spawn([sim, "-ac", `localhost:${ready.ac_grpc_port}`, "-ca", join(certs, "ca.crt"), "-cert", join(certs, "agent.crt"), "-key", join(certs, "agent.key"),
     "-agents", String(agents), "-rate", String(rate), "-duration", `${simSeconds}s`, "-ramp", `${ramp}s`, "-drain", "10s", "-batch-interval", `${batchIntervalMs}ms`,
-    "-compress", opt.compress!, "-seq", "-records-field-seq", "-id-prefix", "bench", ...(process.env.BENCH_SIM_ARGS ?? "").split(" ").filter(Boolean)],
+    "-compress", opt.compress!, "-transport", opt["sim-transport"]!, "-seq", "-records-field-seq", "-id-prefix", "bench", ...(process.env.BENCH_SIM_ARGS ?? "").split(" ").filter(Boolean)],
     // GOGC: the simulator shares the 2 cores with the server; less GC leaves more for the server
     { stdout: "pipe", stderr: "pipe", env: { ...process.env, GOGC: process.env.GOGC ?? "400" } });
   procs.push(s);
@@ -219,7 +224,7 @@ async function main() {
   const steadyAcked = windows.length ? windows.reduce((a, b) => a + b, 0) / windows.length : 0;
   const offered = agents * rate;
   const result = {
-    config: { agents, rate_per_agent: rate, offered_records_per_s: offered, duration_s: duration, ramp_s: ramp, batch_interval_ms: batchIntervalMs, compress: opt.compress, fanout_per_round: fanout },
+    config: { agents, rate_per_agent: rate, offered_records_per_s: offered, duration_s: duration, ramp_s: ramp, batch_interval_ms: batchIntervalMs, compress: opt.compress, sim_transport: opt["sim-transport"], fanout_per_round: fanout },
     connections: { held_min_steady: connsHeld, peak: connsPeak, sim_connected_at_end: report.connected, connect_errors: report.connect_errors, stream_errors: report.stream_errors },
     records: {
       sent: report.records_sent, acked: report.records_acked, in_store: stored, heartbeats_in_store: storedHeartbeats, store_corrupt: scan.corrupt,

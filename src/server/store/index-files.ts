@@ -147,7 +147,10 @@ export function decodeIndex(b: Buffer): SegmentIndex {
     agents.set(id, new LazyPostings(b, at, n));
   }
   if (p !== b.length) throw new BadIndex("index has trailing bytes");
-  return new SegmentIndex({ offsets, received, agents, unreadable, minReceived, maxReceived, coveredBytes });
+  // in memory: the file's bytes, the two number arrays, and per agent its id, a map entry and
+  // one LazyPostings (until a query parses it)
+  const bytes = b.length + 16 * n + 160 * agents.size;
+  return new SegmentIndex({ offsets, received, agents, unreadable, minReceived, maxReceived, coveredBytes, bytes });
 }
 
 /**
@@ -183,8 +186,8 @@ export function readIndexFile(dir: string, seg: SegmentName, why?: (reason: stri
   return ix;
 }
 
-/** Save seg's index: a temporary file, fsync'ed, renamed over the old one. */
-export function writeIndexFile(dir: string, seg: SegmentName, ix: SegmentIndex): void {
+/** Save seg's index: a temporary file, fsync'ed, renamed over the old one. Returns its bytes. */
+export function writeIndexFile(dir: string, seg: SegmentName, ix: SegmentIndex): Buffer {
   const final = join(dir, indexFileName(seg));
   const tmp = `${final}.tmp`;
   const buf = encodeIndex(ix);
@@ -199,6 +202,7 @@ export function writeIndexFile(dir: string, seg: SegmentName, ix: SegmentIndex):
   }
   closeSync(fd);
   renameSync(tmp, final);
+  return buf;
 }
 
 export function removeIndexFile(dir: string, seg: SegmentName): void {

@@ -5,7 +5,7 @@
 import { statSync } from "node:fs";
 import type { Logger } from "../../common/log.ts";
 import { IndexCache } from "./index-cache.ts";
-import { indexLooksCurrent, readIndexFile, removeIndexFile, removeOrphanIndexes, writeIndexFile } from "./index-files.ts";
+import { decodeIndex, indexLooksCurrent, readIndexFile, removeIndexFile, removeOrphanIndexes, writeIndexFile } from "./index-files.ts";
 import { buildIndex, type SegmentIndex } from "./segment-index.ts";
 import { listSegments, segmentPath, type SegmentName } from "./segment.ts";
 
@@ -36,10 +36,15 @@ export class SealedIndexes {
     return ix;
   }
 
+  /**
+   * Write seg's index file and cache the compact form decoded from its bytes: the builder's form
+   * holds a Map and several arrays per agent, ~300,000 Maps in a 10,000-agent AC's cache, which
+   * every full garbage collection had to mark (seconds of event-loop lag).
+   */
   private save(seg: SegmentName, ix: SegmentIndex): void {
     this.cache.set(seg.file, ix);
     try {
-      writeIndexFile(this.dir, seg, ix);
+      this.cache.set(seg.file, decodeIndex(writeIndexFile(this.dir, seg, ix)));
     } catch (e) {
       this.stats.indexWriteErrors++;
       this.log.warn("event store cannot save a segment index (queries will rebuild it)", { file: seg.file, error: e as Error });

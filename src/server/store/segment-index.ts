@@ -37,7 +37,10 @@ export class SegmentIndex {
   coveredBytes: number;
   private typeAll = new Map<number, { at: number; list: List }>();
 
-  constructor(p?: { offsets: List; received: List; agents: Map<string, AgentPostings>; unreadable: List; minReceived: number; maxReceived: number; coveredBytes: number }) {
+  /** the memory estimate of a decoded index file (decodeIndex); undefined for a builder's index */
+  private readonly bytes?: number;
+
+  constructor(p?: { offsets: List; received: List; agents: Map<string, AgentPostings>; unreadable: List; minReceived: number; maxReceived: number; coveredBytes: number; bytes?: number }) {
     this.offsets = p?.offsets ?? [];
     this.received = p?.received ?? [];
     this.agents = p?.agents ?? new Map();
@@ -45,15 +48,19 @@ export class SegmentIndex {
     this.minReceived = p?.minReceived ?? Infinity;
     this.maxReceived = p?.maxReceived ?? -Infinity;
     this.coveredBytes = p?.coveredBytes ?? 0;
+    this.bytes = p?.bytes;
   }
 
   get entries(): number {
     return this.offsets.length;
   }
 
-  /** estimated bytes in memory (measured in JSC: ~40 per entry, ~500 per agent); for the cache bound */
+  /**
+   * estimated bytes in memory, for the cache bound: a builder's index (plain arrays, a map and
+   * lists per agent) measured ~40 per entry and ~500 per agent in JSC; a decoded one says its own
+   */
   get approxBytes(): number {
-    return 40 * this.offsets.length + 500 * this.agents.size;
+    return this.bytes ?? 40 * this.offsets.length + 500 * this.agents.size;
   }
 
   /** Append one entry (a builder's index only: its lists are plain arrays). agentId undefined: unreadable. */

@@ -3,6 +3,7 @@
 import { test, expect, describe } from "bun:test";
 import { IndexCache } from "../../../src/server/store/index-cache.ts";
 import { SegmentIndex } from "../../../src/server/store/segment-index.ts";
+import { decodeIndex, encodeIndex } from "../../../src/server/store/index-files.ts";
 
 function index(entries: number, agents: number): SegmentIndex {
   const ix = new SegmentIndex();
@@ -38,5 +39,16 @@ describe("sealed index cache", () => {
     c.set("next", index(100, 100));
     expect(c.get("big")).toBeUndefined();
     expect(c.get("next")).toBeDefined();
+  });
+
+  test("a sealed index is cached in its compact decoded form: same answers, a fraction of the memory", () => {
+    const built = index(2000, 1500);
+    const compact = decodeIndex(encodeIndex(built));
+    expect(compact.approxBytes).toBeLessThan(built.approxBytes / 2);
+    for (const id of ["agent-0", "agent-7", "agent-1499"]) {
+      expect([...compact.agents.get(id)!.all]).toEqual([...built.agents.get(id)!.all]);
+      expect([...compact.agents.get(id)!.byType.get(59)!]).toEqual([...built.agents.get(id)!.byType.get(59)!]);
+    }
+    expect(compact.agents.size).toBe(built.agents.size);
   });
 });

@@ -12,8 +12,9 @@ for (let n = 0; n < 256; n++) {
 }
 for (let n = 0; n < 256; n++) for (let s = 1; s < 8; s++) T[s * 256 + n] = (T[(s - 1) * 256 + n] >>> 8) ^ T[T[(s - 1) * 256 + n] & 0xff];
 
-export function crc32c(b: Uint8Array): number {
-  let c = -1;
+/** CRC-32C of b; pass the CRC of what precedes b as prev to continue it (crc(a+b) = crc32c(b, crc32c(a))). */
+export function crc32c(b: Uint8Array, prev = 0): number {
+  let c = prev ^ -1;
   let i = 0;
   const n = b.length;
   for (const end8 = n - (n & 7); i < end8; i += 8) {

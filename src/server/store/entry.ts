@@ -40,32 +40,47 @@ function varintLen(n: number): number {
   return l;
 }
 
-/** The framed entry (segment.ts frame header + body) of a WireBatch, in one buffer and one copy. */
-export function frameWireEntry(b: WireBatch): Buffer {
-  const id = b.wireHasAgentId ? undefined : Buffer.from(b.agentId, "utf8");
-  const extra = id ? 1 + varintLen(id.length) + id.length : 0;
-  const bodyLen = HEADER + b.wire.length + extra;
-  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bodyLen);
+/**
+ * The framed entry (segment.ts frame header + body) of a WireBatch as the buffers to write in
+ * order: a 17-byte head (frame header, version, receive time), the wire bytes themselves (not
+ * copied: the store writes them with pwritev) and, when the wire lacks the agent id, its field.
+ */
+export function frameWireParts(b: WireBatch): { parts: Buffer[]; length: number } {
   const o = FRAME_HEADER_BYTES;
-  out[o] = ENTRY_VERSION;
-  out.writeDoubleLE(b.receivedAt, o + 1);
-  out.set(b.wire, o + HEADER);
-  if (id) {
-    let p = o + HEADER + b.wire.length;
-    out[p++] = AGENT_ID_TAG;
+  const head = Buffer.allocUnsafe(o + HEADER);
+  head[o] = ENTRY_VERSION;
+  head.writeDoubleLE(b.receivedAt, o + 1);
+  const wire = Buffer.isBuffer(b.wire) ? b.wire : Buffer.from(b.wire.buffer, b.wire.byteOffset, b.wire.length);
+  const parts = [head, wire];
+  let crc = crc32c(wire, crc32c(head.subarray(o)));
+  let bodyLen = HEADER + wire.length;
+  if (!b.wireHasAgentId) {
+    const id = Buffer.from(b.agentId, "utf8");
+    const tail = Buffer.allocUnsafe(1 + varintLen(id.length) + id.length);
+    let p = 0;
+    tail[p++] = AGENT_ID_TAG;
     for (let n = id.length; ; ) {
       if (n < 0x80) {
-        out[p++] = n;
+        tail[p++] = n;
         break;
       }
-      out[p++] = (n & 0x7f) | 0x80;
+      tail[p++] = (n & 0x7f) | 0x80;
       n >>>= 7;
     }
-    out.set(id, p);
+    tail.set(id, p);
+    parts.push(tail);
+    crc = crc32c(tail, crc);
+    bodyLen += tail.length;
   }
-  out.writeUInt32LE(bodyLen, 0);
-  out.writeUInt32LE(crc32c(out.subarray(o)), 4);
-  return out;
+  head.writeUInt32LE(bodyLen, 0);
+  head.writeUInt32LE(crc, 4);
+  return { parts, length: o + bodyLen };
+}
+
+/** The framed entry of a WireBatch in one buffer (frameWireParts joined). */
+export function frameWireEntry(b: WireBatch): Buffer {
+  const { parts, length } = frameWireParts(b);
+  return Buffer.concat(parts, length);
 }
 
 export function encodeEntry(b: AgentBatch): Buffer {

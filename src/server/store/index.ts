@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Logger } from "../../common/log.ts";
 import type { AgentBatch, Sink } from "../sink.ts";
 import { frameEntry, FRAME_HEADER_BYTES, listSegments, scanSegment, segmentFileName, segmentPath, SEGMENT_MAGIC, MAX_ENTRY_BYTES, type SegmentName } from "./segment.ts";
-import { encodeEntry, frameWireEntry, isWireBatch } from "./entry.ts";
+import { encodeEntry, frameWireParts, isWireBatch } from "./entry.ts";
 import { peekDataTypes } from "./entry-peek.ts";
 import { scanEvents, type EventQuery, type IndexView } from "./query.ts";
 import { SegmentIndex } from "./segment-index.ts";
@@ -83,7 +83,10 @@ const MAX_DEFAULT_SEGMENT_BYTES = 16 * MiB;
 const DEFAULT_INDEX_CACHE_BYTES = 192 * MiB;
 
 interface Pending {
-  buf: Buffer;
+  /** the framed entry's buffers, written in order (the wire bytes are not copied) */
+  parts: Buffer[];
+  /** their total length */
+  length: number;
   records: number;
   receivedAt: number;
   agentId: string;
@@ -111,14 +114,18 @@ function writeAll(fd: number, buf: Buffer, position: number): void {
   for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off, position + off);
 }
 
-/** writeAll of the group's buffers with one pwritev (no concatenated copy), the rest if short. */
+/** writeAll of the group's buffers with pwritev (no concatenated copy), 1,024 at a time (IOV_MAX). */
 function writeGroup(fd: number, bufs: Buffer[], position: number): number {
-  let total = 0;
-  for (const b of bufs) total += b.length;
-  // IOV_MAX is 1024 on Linux
-  const n = bufs.length <= 1024 ? writevSync(fd, bufs, position) : 0;
-  if (n < total) writeAll(fd, Buffer.concat(bufs).subarray(n), position + n);
-  return total;
+  let off = 0;
+  for (let i = 0; i < bufs.length; i += 1024) {
+    const slice = bufs.length <= 1024 ? bufs : bufs.slice(i, i + 1024);
+    let want = 0;
+    for (const b of slice) want += b.length;
+    const n = writevSync(fd, slice, position + off);
+    if (n < want) writeAll(fd, Buffer.concat(slice).subarray(n), position + off + n); // short write: the rest
+    off += want;
+  }
+  return off;
 }
 
 /** The data_type of each record of a batch, without decoding a WireBatch's records. */
@@ -224,15 +231,16 @@ class SegmentStore implements EventStore {
       return Promise.reject(new Error(`event store ${this.o.dir} is closed`));
     }
     const wire = isWireBatch(batch);
-    const buf = wire ? frameWireEntry(batch) : frameEntry(encodeEntry(batch));
-    if (buf.length - FRAME_HEADER_BYTES > MAX_ENTRY_BYTES) {
+    const framed = wire ? frameWireParts(batch) : { parts: [frameEntry(encodeEntry(batch))], length: 0 };
+    if (!wire) framed.length = framed.parts[0].length;
+    if (framed.length - FRAME_HEADER_BYTES > MAX_ENTRY_BYTES) {
       this.s.writesRefused++;
-      return Promise.reject(new Error(`batch of ${buf.length - FRAME_HEADER_BYTES} bytes exceeds the store's entry limit of ${MAX_ENTRY_BYTES}`));
+      return Promise.reject(new Error(`batch of ${framed.length - FRAME_HEADER_BYTES} bytes exceeds the store's entry limit of ${MAX_ENTRY_BYTES}`));
     }
     const records = wire ? batch.recordCount : batch.records.length;
     const dataTypes = this.sealed ? dataTypesOf(batch) : undefined;
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ buf, records, receivedAt: batch.receivedAt, agentId: batch.agentId, dataTypes, resolve, reject });
+      this.queue.push({ parts: framed.parts, length: framed.length, records, receivedAt: batch.receivedAt, agentId: batch.agentId, dataTypes, resolve, reject });
       if (!this.flushing) this.flushing = this.flushLoop();
     });
   }
@@ -246,14 +254,14 @@ class SegmentStore implements EventStore {
       const seg = this.active;
       try {
         const start = seg.size;
-        const bytes = writeGroup(seg.fd, group.map((p) => p.buf), start);
+        const bytes = writeGroup(seg.fd, group.length === 1 ? group[0].parts : group.flatMap((p) => p.parts), start);
         seg.size += bytes;
         await fdatasync(seg.fd);
         if (this.sealed) {
           // indexed once durable: a failed write leaves the index as the file is cut back to
-          for (let p = 0, off = start; p < group.length; off += group[p].buf.length, p++) {
+          for (let p = 0, off = start; p < group.length; off += group[p].length, p++) {
             const g = group[p];
-            seg.ix.add(off, g.buf.length, g.receivedAt, g.dataTypes && g.agentId, g.dataTypes ?? []);
+            seg.ix.add(off, g.length, g.receivedAt, g.dataTypes && g.agentId, g.dataTypes ?? []);
           }
         }
         this.durable = seg.size;

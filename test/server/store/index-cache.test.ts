@@ -46,8 +46,8 @@ describe("sealed index cache", () => {
     const compact = decodeIndex(encodeIndex(built));
     expect(compact.approxBytes).toBeLessThan(built.approxBytes / 2);
     for (const id of ["agent-0", "agent-7", "agent-1499"]) {
-      expect([...compact.agents.get(id)!.all]).toEqual([...built.agents.get(id)!.all]);
-      expect([...compact.agents.get(id)!.byType.get(59)!]).toEqual([...built.agents.get(id)!.byType.get(59)!]);
+      expect(Array.from(compact.agents.get(id)!.all)).toEqual(Array.from(built.agents.get(id)!.all));
+      expect(Array.from(compact.agents.get(id)!.byType.get(59)!)).toEqual(Array.from(built.agents.get(id)!.byType.get(59)!));
     }
     expect(compact.agents.size).toBe(built.agents.size);
   });

@@ -7,7 +7,7 @@
 import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { crc32c } from "../../common/crc32c.ts";
-import { SegmentIndex, type AgentPostings } from "./segment-index.ts";
+import { SegmentIndex, type AgentLookup, type AgentPostings } from "./segment-index.ts";
 import type { SegmentName } from "./segment.ts";
 
 export const INDEX_MAGIC = Buffer.from("VGLIDX01", "latin1");
@@ -103,6 +103,34 @@ class LazyPostings implements AgentPostings {
   }
 }
 
+/** The agents of a decoded index: id -> where its postings start in the file's bytes, nothing else. */
+class FileAgents implements AgentLookup {
+  constructor(private readonly b: Buffer, private readonly n: number, private readonly at: Map<string, number>) {}
+  get size(): number {
+    return this.at.size;
+  }
+  get(agentId: string): AgentPostings | undefined {
+    const p = this.at.get(agentId);
+    return p === undefined ? undefined : new LazyPostings(this.b, p, this.n);
+  }
+  keys(): IterableIterator<string> {
+    return this.at.keys();
+  }
+  *values(): IterableIterator<AgentPostings> {
+    for (const p of this.at.values()) yield new LazyPostings(this.b, p, this.n);
+  }
+}
+
+/** One string per agent id across the cached indexes (each decoded index would hold its own copy). */
+const interned = new Map<string, string>();
+function intern(s: string): string {
+  const have = interned.get(s);
+  if (have !== undefined) return have;
+  if (interned.size >= 200_000) interned.clear(); // bounded: a fleet's churn must not grow it forever
+  interned.set(s, s);
+  return s;
+}
+
 /** Parse an index file's bytes; throws BadIndex when they are torn, corrupt or inconsistent. */
 export function decodeIndex(b: Buffer): SegmentIndex {
   if (b.length < HEAD || !b.subarray(0, INDEX_MAGIC.length).equals(INDEX_MAGIC)) throw new BadIndex("no index magic");
@@ -130,13 +158,13 @@ export function decodeIndex(b: Buffer): SegmentIndex {
   p += 4 + 4 * unreadable.length;
   // agents' postings are parsed when a query asks for that agent: a reader loads an index per
   // segment per query and needs one agent of thousands
-  const agents = new Map<string, AgentPostings>();
+  const at = new Map<string, number>();
   for (let a = u32(); a > 0; a--) {
     const len = u32();
     need(len);
-    const id = b.toString("utf8", p, p + len);
+    const id = intern(b.toString("utf8", p, p + len));
     p += len;
-    const at = p;
+    const start = p;
     need(4);
     p += 4 + 4 * b.readUInt32LE(p);
     for (let t = u32(); t > 0; t--) {
@@ -144,12 +172,12 @@ export function decodeIndex(b: Buffer): SegmentIndex {
       p += 8 + 4 * b.readUInt32LE(p + 4);
     }
     need(0);
-    agents.set(id, new LazyPostings(b, at, n));
+    at.set(id, start);
   }
+  const agents = new FileAgents(b, n, at);
   if (p !== b.length) throw new BadIndex("index has trailing bytes");
-  // in memory: the file's bytes, the two number arrays, and per agent its id, a map entry and
-  // one LazyPostings (until a query parses it)
-  const bytes = b.length + 16 * n + 160 * agents.size;
+  // in memory: the file's bytes, the two number arrays, and per agent a map entry (ids interned)
+  const bytes = b.length + 16 * n + 64 * agents.size;
   return new SegmentIndex({ offsets, received, agents, unreadable, minReceived, maxReceived, coveredBytes, bytes });
 }
 

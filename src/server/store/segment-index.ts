@@ -14,6 +14,14 @@ export interface AgentPostings {
   byType: Map<number, List>;
 }
 
+/** What queries need of an index's agents: a Map in a builder's index, a view over the bytes of a decoded one. */
+export interface AgentLookup {
+  readonly size: number;
+  get(agentId: string): AgentPostings | undefined;
+  keys(): IterableIterator<string>;
+  values(): IterableIterator<AgentPostings>;
+}
+
 export interface IndexQuery {
   agentId?: string;
   dataType?: number;
@@ -28,7 +36,7 @@ export class SegmentIndex {
   offsets: List;
   /** receive time (unix ms) of each entry */
   received: List;
-  agents: Map<string, AgentPostings>;
+  agents: AgentLookup;
   /** entries whose agent_id and data_types could not be read */
   unreadable: List;
   minReceived: number;
@@ -40,7 +48,7 @@ export class SegmentIndex {
   /** the memory estimate of a decoded index file (decodeIndex); undefined for a builder's index */
   private readonly bytes?: number;
 
-  constructor(p?: { offsets: List; received: List; agents: Map<string, AgentPostings>; unreadable: List; minReceived: number; maxReceived: number; coveredBytes: number; bytes?: number }) {
+  constructor(p?: { offsets: List; received: List; agents: AgentLookup; unreadable: List; minReceived: number; maxReceived: number; coveredBytes: number; bytes?: number }) {
     this.offsets = p?.offsets ?? [];
     this.received = p?.received ?? [];
     this.agents = p?.agents ?? new Map();
@@ -76,7 +84,7 @@ export class SegmentIndex {
       return;
     }
     let a = this.agents.get(agentId);
-    if (!a) this.agents.set(agentId, (a = { all: [], byType: new Map() }));
+    if (!a) (this.agents as Map<string, AgentPostings>).set(agentId, (a = { all: [], byType: new Map() }));
     (a.all as number[]).push(n);
     for (let i = 0; i < dataTypes.length; i++) {
       const dt = dataTypes[i];

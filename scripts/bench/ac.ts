@@ -72,8 +72,12 @@ const batchIntervalMs = int("batch-interval", opt["batch-interval"], opt.quick ?
 const FANOUT_EVERY_MS = 3000;
 /** POST /command/ requests in flight at once, like a Manager dispatching a task */
 const FANOUT_CONCURRENCY = 100;
-/** time after the ramp before measuring: late handshakes and the first heartbeats settle */
-const SETTLE_S = 5;
+/**
+ * time after the ramp before measuring: late handshakes and the first heartbeats settle (at
+ * 10,000 agents the last few hundred handshakes finish up to ~15 s after the ramp, the AC
+ * being busy with the 9,000+ agents already streaming)
+ */
+const SETTLE_S = 20;
 for (const [f, what] of [[server, "scripts/build (or bun scripts/build.ts --server-only)"], [sim, "bun scripts/build.ts --server-only (builds build/agent-sim)"]]) {
   if (!existsSync(f)) { process.stderr.write(`bench/ac: ${f} is missing: run ${what}\n`); process.exit(2); }
 }

@@ -42,16 +42,17 @@ export class AckBatcher {
 
   /** Send t's pending ack now (before its stream ends). */
   flush(t: AckTarget): void {
-    const s = this.slot(t);
-    const seq = s.get(t);
+    const i = this.slotOf.get(t);
+    const seq = i === undefined ? undefined : this.slots[i].get(t);
     if (seq === undefined) return;
-    s.delete(t);
+    this.slots[i!].delete(t);
     t.sendAck(seq);
   }
 
   /** Forget t's pending ack (its stream is gone). */
   drop(t: AckTarget): void {
-    this.slot(t).delete(t);
+    const i = this.slotOf.get(t);
+    if (i !== undefined) this.slots[i].delete(t);
   }
 
   /** One tick: the acks of the next slot's streams go out (the timer calls this SLOTS times per interval). */

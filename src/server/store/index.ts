@@ -114,6 +114,8 @@ function writeAll(fd: number, buf: Buffer, position: number): void {
   for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off, position + off);
 }
 
+const whole = (b: Buffer): { parts: Buffer[]; length: number } => ({ parts: [b], length: b.length });
+
 /** writeAll of the group's buffers with pwritev (no concatenated copy), 1,024 at a time (IOV_MAX). */
 function writeGroup(fd: number, bufs: Buffer[], position: number): number {
   let off = 0;
@@ -231,8 +233,7 @@ class SegmentStore implements EventStore {
       return Promise.reject(new Error(`event store ${this.o.dir} is closed`));
     }
     const wire = isWireBatch(batch);
-    const framed = wire ? frameWireParts(batch) : { parts: [frameEntry(encodeEntry(batch))], length: 0 };
-    if (!wire) framed.length = framed.parts[0].length;
+    const framed = wire ? frameWireParts(batch) : whole(frameEntry(encodeEntry(batch)));
     if (framed.length - FRAME_HEADER_BYTES > MAX_ENTRY_BYTES) {
       this.s.writesRefused++;
       return Promise.reject(new Error(`batch of ${framed.length - FRAME_HEADER_BYTES} bytes exceeds the store's entry limit of ${MAX_ENTRY_BYTES}`));

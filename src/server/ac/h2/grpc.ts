@@ -43,6 +43,13 @@ export function encodeGrpcMessage(s: string): string {
   return out;
 }
 
+/** the trailer fields of a gRPC status (grpc-message only when there is one) */
+function statusFields(code: number, details: string): [string, string][] {
+  const f: [string, string][] = [["grpc-status", String(code)]];
+  if (details) f.push(["grpc-message", encodeGrpcMessage(details)]);
+  return f;
+}
+
 export class ServerCall extends EventEmitter implements StreamListener {
   readonly peer: string;
   cancelled = false;
@@ -87,8 +94,7 @@ export class ServerCall extends EventEmitter implements StreamListener {
   end(code: number = Status.OK, details = ""): void {
     if (this.done) return;
     this.done = true;
-    const status: [string, string][] = [["grpc-status", String(code)]];
-    if (details) status.push(["grpc-message", encodeGrpcMessage(details)]);
+    const status = statusFields(code, details);
     if (!this.stream.headersSent) this.stream.respond([...RESPONSE_HEADERS, ...status], true);
     else this.stream.trailers(status);
     // the client may still be sending: RST_STREAM(NO_ERROR) tells it the call is over
@@ -274,21 +280,15 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<GrpcServer>
   let onEmpty: (() => void) | undefined;
 
   const onStream = (wire: Wire) => (stream: H2Stream, h: Map<string, string>): StreamListener | undefined => {
-    const refuse = (status: number, message: string, extra: [string, string][] = []) => {
-      stream.respond([...RESPONSE_HEADERS, ...extra, ["grpc-status", String(status)], ["grpc-message", encodeGrpcMessage(message)]], true);
+    /** answer with headers only, and tell a client still sending that the request is over */
+    const answer = (fields: [string, string][]) => {
+      stream.respond(fields, true);
       if (!stream.remoteClosed) stream.reset(ErrorCode.NO_ERROR);
       return undefined;
     };
-    if (h.get(":method") !== "POST") {
-      stream.respond([[":status", "405"]], true);
-      if (!stream.remoteClosed) stream.reset(ErrorCode.NO_ERROR);
-      return undefined;
-    }
-    if (!(h.get("content-type") ?? "").startsWith("application/grpc")) {
-      stream.respond([[":status", "415"]], true);
-      if (!stream.remoteClosed) stream.reset(ErrorCode.NO_ERROR);
-      return undefined;
-    }
+    const refuse = (status: number, message: string) => answer([...RESPONSE_HEADERS, ...statusFields(status, message)]);
+    if (h.get(":method") !== "POST") return answer([[":status", "405"]]);
+    if (!(h.get("content-type") ?? "").startsWith("application/grpc")) return answer([[":status", "415"]]);
     const path = h.get(":path") ?? "";
     const m = methods.get(path);
     if (!m) return refuse(Status.UNIMPLEMENTED, `Method not found: ${path.slice(0, 200)}`);

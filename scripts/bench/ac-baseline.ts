@@ -25,6 +25,20 @@ const transport = process.env.BENCH_BASELINE_TRANSPORT === "h2" ? "h2" : "grpc-j
 interface Call { write(c: grpc.Command.$Properties): void }
 const streams = new Map<string, Call>();
 const acks = new AckBatcher(DEFAULT_ACK_INTERVAL_MS);
+/** The bare Transfer of either transport: name the stream, ack every seq (batched), no store. */
+function bareTransfer(call: Call & { end(): void; on(ev: string, f: (...a: any[]) => void): unknown }): void {
+  let id = "";
+  let ended = false;
+  const target = { sendAck: (seq: number) => { if (!ended) call.write({ ackSeq: seq }); } };
+  call.on("data", (pd: ScannedPackagedData) => {
+    if (!id && pd.agentId) streams.set((id = pd.agentId), call);
+    if (pd.seq > 0) acks.durable(target, pd.seq);
+  });
+  const gone = () => { ended = true; acks.drop(target); if (streams.get(id) === call) streams.delete(id); };
+  call.on("end", () => { acks.flush(target); gone(); call.end(); });
+  call.on("cancelled", gone);
+  call.on("error", () => {});
+}
 let stopServer = () => {};
 let grpcPort: number;
 if (transport === "h2") {
@@ -33,18 +47,7 @@ if (transport === "h2") {
     handshakeTimeoutMs: 30_000, idleMs: 60_000, keepaliveMs: 60_000, keepaliveTimeoutMs: 20_000, onTlsError() {}, onSilentSession() {},
     methods: [{
       path: TransferService.Transfer.path, responseStream: true, decode: scanPackagedData, encode: TransferService.Transfer.responseSerialize,
-      handler(call: ServerCall) {
-        let id = "";
-        let ended = false;
-        const target = { sendAck: (seq: number) => { if (!ended) call.write({ ackSeq: seq }); } };
-        call.on("data", (pd: ScannedPackagedData) => {
-          if (!id && pd.agentId) streams.set((id = pd.agentId), call);
-          if (pd.seq > 0) acks.durable(target, pd.seq);
-        });
-        const gone = () => { ended = true; acks.drop(target); if (streams.get(id) === call) streams.delete(id); };
-        call.on("end", () => { acks.flush(target); gone(); call.end(); });
-        call.on("cancelled", gone);
-      },
+      handler: (call: ServerCall) => bareTransfer(call),
     }],
   });
   grpcPort = s.port;
@@ -53,19 +56,7 @@ if (transport === "h2") {
 installGrpcHooks();
 const server = new grpcjs.Server({ "grpc.max_receive_message_length": MAX_MESSAGE_BYTES, "grpc.keepalive_time_ms": 60_000 });
 server.addService({ Transfer: { ...TransferService.Transfer, requestDeserialize: scanPackagedData } }, {
-  Transfer(call: grpcjs.ServerDuplexStream<ScannedPackagedData, grpc.Command.$Properties>) {
-    let id = "";
-    let ended = false;
-    const target = { sendAck: (seq: number) => { if (!ended) call.write({ ackSeq: seq }); } };
-    call.on("data", (pd: ScannedPackagedData) => {
-      if (!id && pd.agentId) streams.set((id = pd.agentId), call);
-      if (pd.seq > 0) acks.durable(target, pd.seq);
-    });
-    const gone = () => { ended = true; acks.drop(target); if (streams.get(id) === call) streams.delete(id); };
-    call.on("end", () => { acks.flush(target); gone(); call.end(); });
-    call.on("cancelled", gone);
-    call.on("error", () => {});
-  },
+  Transfer: (call: grpcjs.ServerDuplexStream<ScannedPackagedData, grpc.Command.$Properties>) => bareTransfer(call),
 });
 grpcPort = await new Promise<number>((resolve, reject) =>
   server.bindAsync(`${o.listen}:0`, grpcjs.ServerCredentials.createSsl(certs.ca, [{ private_key: certs.key, cert_chain: certs.cert }], true), (e, p) => (e ? reject(e) : resolve(p))));

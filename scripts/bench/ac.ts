@@ -75,9 +75,9 @@ const FANOUT_CONCURRENCY = 100;
 /**
  * time after the ramp before measuring: late handshakes and the first heartbeats settle (at
  * 10,000 agents the last few hundred handshakes finish up to ~15 s after the ramp, the AC
- * being busy with the 9,000+ agents already streaming)
+ * being busy with the 9,000+ agents already streaming): 5 s plus a tenth of the ramp, at most 20
  */
-const SETTLE_S = 20;
+const SETTLE_S = Math.min(20, Math.round(5 + ramp / 10));
 for (const [f, what] of [[server, "scripts/build (or bun scripts/build.ts --server-only)"], [sim, "bun scripts/build.ts --server-only (builds build/agent-sim)"]]) {
   if (!existsSync(f)) { process.stderr.write(`bench/ac: ${f} is missing: run ${what}\n`); process.exit(2); }
 }
@@ -230,8 +230,9 @@ async function main() {
   // uses every point, not just the two ends. The backlog (sent - acked) at the start and end
   // of the window shows whether the AC kept up.
   const steadyPts = progress.filter((p) => p.t - 5 >= steadyFrom && p.t <= simSeconds + 0.5);
-  const slope = (pts: { t: number; totalAcked: number }[]) => {
-    if (pts.length < 2) return pts.length ? pts[0].totalAcked / Math.max(1, pts[0].t) : 0;
+  const slope = (pts: { t: number; acked: number; totalAcked: number }[]) => {
+    // one point (a short run): that window's own rate, never the whole run's with its ramp
+    if (pts.length < 2) return pts.length ? pts[0].acked : 0;
     const mt = pts.reduce((a, p) => a + p.t, 0) / pts.length, ma = pts.reduce((a, p) => a + p.totalAcked, 0) / pts.length;
     const num = pts.reduce((a, p) => a + (p.t - mt) * (p.totalAcked - ma), 0), den = pts.reduce((a, p) => a + (p.t - mt) ** 2, 0);
     return den > 0 ? num / den : 0;

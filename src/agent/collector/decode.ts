@@ -3,11 +3,42 @@
 // are counted, never thrown.
 import { readlinkSync } from "node:fs";
 import type { EventSpec, FieldSpec, DeriveContext } from "./events/types.ts";
-import type { Enricher } from "./enrich/index.ts";
+import type { Enricher, EventIdentity } from "./enrich/index.ts";
 import { BY_DT } from "./catalog.ts";
-import { HDR, SOCKADDR } from "./layouts.ts";
+import { HDR, SOCKADDR, VE_MAX } from "./layouts.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: false });
+
+/** Buffer's native string slices (Bun and Node.js have both; @types/node does not declare them). */
+interface SliceBuffer extends Buffer {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
+
+/** One Buffer (no copy) over the batch being decoded: a string then costs no view of its own. */
+let batchAb: ArrayBufferLike | undefined;
+let batchBuf: SliceBuffer = Buffer.alloc(0) as SliceBuffer;
+let batchBytes: Uint8Array = new Uint8Array(0);
+let batchWords: Int32Array = new Int32Array(0);
+function bufferOf(ab: ArrayBufferLike): SliceBuffer {
+  if (ab !== batchAb) {
+    batchAb = ab;
+    batchBuf = Buffer.from(ab as ArrayBuffer) as SliceBuffer;
+    batchBytes = new Uint8Array(ab);
+    batchWords = new Int32Array(ab, 0, ab.byteLength >> 2);
+  }
+  return batchBuf;
+}
+
+/**
+ * Bytes [start, end) as text: ASCII (nearly every path and name) as latin1, which is the same
+ * string at half utf8's cost; anything else as UTF-8 with U+FFFD for invalid sequences.
+ */
+function textAt(b: SliceBuffer, start: number, end: number): string {
+  const u = batchBytes; // the same bytes: plain Uint8Array indexing is the JIT's fastest
+  for (let i = start; i < end; i++) if (u[i] >= 0x80) return b.utf8Slice(start, end);
+  return b.latin1Slice(start, end);
+}
 
 export interface DecodedEvent {
   data_type: number;
@@ -28,15 +59,18 @@ export function readStr(rec: DataView, off: number): string {
   const soff = rec.getUint16(off, true);
   const slen = rec.getUint16(off + 2, true);
   if (slen === 0 || soff < HDR.SIZE || soff + slen > rec.byteLength) return "";
-  return utf8.decode(new Uint8Array(rec.buffer, rec.byteOffset + soff, slen));
+  const start = rec.byteOffset + soff;
+  return textAt(bufferOf(rec.buffer), start, start + slen);
 }
 
 /** A fixed char[] field (NUL-terminated within max bytes). */
 export function readCStr(rec: DataView, off: number, max: number): string {
-  const b = new Uint8Array(rec.buffer, rec.byteOffset + off, max);
-  let n = b.indexOf(0);
-  if (n < 0) n = max;
-  return utf8.decode(b.subarray(0, n));
+  const b = bufferOf(rec.buffer);
+  const u = batchBytes;
+  const start = rec.byteOffset + off;
+  let end = start;
+  while (end < start + max && u[end] !== 0) end++;
+  return textAt(b, start, end);
 }
 
 export function ipString(family: number, b: Uint8Array): string {
@@ -89,6 +123,44 @@ function fieldValue(rec: DataView, f: FieldSpec): string {
   }
 }
 
+/** DecodeStats over the per-type counts: `decoded` is made when read (summaries, heartbeats). */
+function makeStats(counts: Float64Array): DecodeStats {
+  return {
+    unknownType: 0,
+    malformed: 0,
+    get decoded(): Map<number, number> {
+      const m = new Map<number, number>();
+      for (let t = 0; t < counts.length; t++) if (counts[t]) m.set(t, counts[t]);
+      return m;
+    },
+  };
+}
+
+function decodeCommon(rec: DataView): CommonFields {
+  const pid = rec.getUint32(HDR.pid, true), tgid = rec.getUint32(HDR.tgid, true);
+  const ppid = rec.getUint32(HDR.ppid, true), uid = rec.getUint32(HDR.uid, true);
+  const comm = readCStr(rec, HDR.comm, 16);
+  return {
+    uid: String(uid),
+    pid: String(pid),
+    ppid: String(ppid),
+    pgid: String(rec.getUint32(HDR.pgid, true)),
+    tgid: String(tgid),
+    sid: String(rec.getUint32(HDR.sid, true)),
+    comm,
+    nodename: readCStr(rec, HDR.nodename, 64),
+    sessionid: String(rec.getUint32(HDR.sessionid, true)),
+    pns: String(rec.getUint32(HDR.pid_ns, true)),
+    id: {
+      pid, tgid, ppid, uid,
+      exeIno: rec.getUint32(HDR.exe_ino, true),
+      exeDev: rec.getUint32(HDR.exe_dev, true),
+      cgroupId: 0n,
+      comm,
+    },
+  };
+}
+
 function rootPidNs(): string {
   try {
     const l = readlinkSync("/proc/1/ns/pid"); // pid:[4026531836]
@@ -98,13 +170,29 @@ function rootPidNs(): string {
   }
 }
 
+/** The header's bytes that the common fields come from: pid through nodename. */
+const COMMON_FROM = HDR.pid;
+const COMMON_WORDS = (HDR.SIZE - HDR.pid) / 4;
+/** Threads whose last header is remembered (slot = pid % MEMO_SLOTS). */
+const MEMO_SLOTS = 512;
+
+/** The common fields of one header, decoded once and reused while a thread's header repeats. */
+interface CommonFields {
+  uid: string; pid: string; ppid: string; pgid: string; tgid: string; sid: string;
+  comm: string; nodename: string; sessionid: string; pns: string;
+  /** For the enricher; cgroupId is set per record (it is outside the compared bytes). */
+  id: EventIdentity;
+}
+
 export interface DecoderOptions {
   bootToUnixNs: bigint;
   enricher?: Enricher;
 }
 
 export class Decoder {
-  readonly stats: DecodeStats = { decoded: new Map(), unknownType: 0, malformed: 0 };
+  /** Records decoded per data_type (every known type is below VE_MAX). */
+  private readonly counts = new Float64Array(VE_MAX);
+  readonly stats: DecodeStats = makeStats(this.counts);
   private readonly rootPns = rootPidNs();
   private readonly ctx: DeriveContext;
 
@@ -127,7 +215,7 @@ export class Decoder {
       if (!spec) this.stats.unknownType++;
       else if (size < spec.size) this.stats.malformed++;
       else {
-        this.stats.decoded.set(type, (this.stats.decoded.get(type) ?? 0) + 1);
+        this.counts[type]++;
         fn(new DataView(buf, off, size), spec);
       }
       off += size;
@@ -138,37 +226,55 @@ export class Decoder {
     return rec.getBigUint64(HDR.ts, true) + this.opts.bootToUnixNs;
   }
 
+  /**
+   * The header's common fields. A thread's consecutive records mostly share every byte from
+   * pid to nodename, so the last header of each thread slot is kept with its decoded strings
+   * and reused when the bytes are equal (32 word compares instead of ten strings).
+   */
+  private common(rec: DataView): CommonFields {
+    bufferOf(rec.buffer);
+    const at = rec.byteOffset + COMMON_FROM;
+    if ((at & 3) !== 0) return decodeCommon(rec); // not from forEach: no word view
+    const w = batchWords, base = at >> 2;
+    const slot = rec.getUint32(HDR.pid, true) & (MEMO_SLOTS - 1);
+    const m = this.memoWords, mb = slot * COMMON_WORDS;
+    const hit = this.memo[slot];
+    if (hit) {
+      let i = 0;
+      while (i < COMMON_WORDS && m[mb + i] === w[base + i]) i++;
+      if (i === COMMON_WORDS) return hit;
+    }
+    const c = decodeCommon(rec);
+    m.set(w.subarray(base, base + COMMON_WORDS), mb);
+    this.memo[slot] = c;
+    return c;
+  }
+  private readonly memoWords = new Int32Array(MEMO_SLOTS * COMMON_WORDS);
+  private readonly memo: (CommonFields | undefined)[] = new Array(MEMO_SLOTS).fill(undefined);
+
   /** Elkeid's common fields, the event's own, then the enrichment. */
   fields(rec: DataView, spec: EventSpec): Record<string, string> {
-    const tgid = rec.getUint32(HDR.tgid, true);
+    const h = this.common(rec);
     const f: Record<string, string> = {
-      uid: String(rec.getUint32(HDR.uid, true)),
+      uid: h.uid,
       exe: "",
-      pid: String(rec.getUint32(HDR.pid, true)),
-      ppid: String(rec.getUint32(HDR.ppid, true)),
-      pgid: String(rec.getUint32(HDR.pgid, true)),
-      tgid: String(tgid),
-      sid: String(rec.getUint32(HDR.sid, true)),
-      comm: readCStr(rec, HDR.comm, 16),
-      nodename: readCStr(rec, HDR.nodename, 64),
-      sessionid: String(rec.getUint32(HDR.sessionid, true)),
-      pns: String(rec.getUint32(HDR.pid_ns, true)),
+      pid: h.pid,
+      ppid: h.ppid,
+      pgid: h.pgid,
+      tgid: h.tgid,
+      sid: h.sid,
+      comm: h.comm,
+      nodename: h.nodename,
+      sessionid: h.sessionid,
+      pns: h.pns,
       root_pns: this.rootPns,
     };
     for (const fs of spec.fields) f[fs.name] = fieldValue(rec, fs);
     spec.derive?.(rec, f, this.ctx);
     const en = this.opts.enricher;
     if (en) {
-      const c = en.common({
-        pid: rec.getUint32(HDR.pid, true),
-        tgid,
-        ppid: rec.getUint32(HDR.ppid, true),
-        uid: rec.getUint32(HDR.uid, true),
-        exeIno: rec.getUint32(HDR.exe_ino, true),
-        exeDev: rec.getUint32(HDR.exe_dev, true),
-        cgroupId: rec.getBigUint64(HDR.cgroup_id, true),
-        comm: f.comm,
-      });
+      h.id.cgroupId = rec.getBigUint64(HDR.cgroup_id, true);
+      const c = en.common(h.id);
       f.exe = c.exe;
       if (f.argv === undefined) f.argv = c.argv;
       f.username = c.username;

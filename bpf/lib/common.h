@@ -29,7 +29,7 @@ struct vigil_config {
 	__u32 agent_tgid;          /* the agent's own events are dropped in the kernel */
 	__u32 rate_limit_per_sec;  /* per-exe events per second; 0 = unlimited */
 	__u32 exe_allow_on;        /* the exe allow list is in use (skip its lookup when not) */
-	__u32 pad;
+	__u32 wake_bytes;          /* wake the reader once this much is waiting (ring size / 8) */
 };
 const volatile struct vigil_config vigil_cfg __weak = {};
 
@@ -190,6 +190,29 @@ static __always_inline bool should_trace(__u32 type)
 	return pass_exe_filters(type);
 }
 
+/* Declared here and in the path/socket headers alike (one translation unit: identical
+ * externs merge). */
+extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym __weak;
+
+/* The struct file * (untyped) in slot fd of the current task's fd table, or NULL. The table
+ * is indexed by a variable, which a typed load cannot do: since 6.17 the slot is read through
+ * an untrusted-memory cast (a plain fault-safe load), before that with one helper call. */
+static __always_inline void *current_fd_file(long fd)
+{
+	if (fd < 0)
+		return NULL;
+	struct fdtable *fdt = bpf_get_current_task_btf()->files->fdt;
+	if ((unsigned long)fd >= fdt->max_fds)
+		return NULL;
+	struct file **fds = fdt->fd;
+	void *f = NULL;
+	if (bpf_core_enum_value_exists(enum bpf_features, BPF_FEAT_RDONLY_CAST_TO_VOID))
+		f = (void *)((const __u64 *)bpf_rdonly_cast((void *)fds, 0))[(__u32)fd];
+	else
+		bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
 static __always_inline void *scratch_buf(void)
 {
 	__u32 zero = 0;
@@ -225,8 +248,17 @@ static __always_inline void fill_hdr(struct vigil_hdr *h, __u32 type)
 	struct inode *exe = task->mm->exe_file->f_inode;
 	h->exe_ino = exe->i_ino;
 	h->exe_dev = exe->i_sb->s_dev;
-	bpf_get_current_comm(h->comm, sizeof(h->comm));
-	bpf_probe_read_kernel_str(h->nodename, sizeof(h->nodename), ns->uts_ns->name.nodename);
+	/* comm and nodename as word loads through the typed pointers: two helper calls fewer.
+	 * The kernel keeps both NUL-padded (__set_task_comm, uts write), so whole words are the
+	 * strings; user space stops at the first NUL either way. */
+	const __u64 *comm = (const __u64 *)task->comm;
+	__u64 *hc = (__u64 *)h->comm;
+	hc[0] = comm[0];
+	hc[1] = comm[1];
+	const __u64 *node = (const __u64 *)ns->uts_ns->name.nodename;
+	__u64 *hn = (__u64 *)h->nodename;
+	for (int i = 0; i < 8; i++)
+		hn[i] = node[i];
 }
 
 /* Start a record of `body` bytes (header included) in the scratch buffer. Returns NULL when
@@ -315,7 +347,7 @@ static __always_inline void record_submit(void *rec)
 	 * finds the reader idle. The reader polls every 100 ms anyway, so records are submitted
 	 * without one until an eighth of the ring is waiting; then the reader is woken at once. */
 	__u64 flags = BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 8)
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > vigil_cfg.wake_bytes)
 		flags = BPF_RB_FORCE_WAKEUP;
 	if (bpf_ringbuf_output(&events, rec, size, flags))
 		count(&drops, type);
@@ -324,11 +356,11 @@ static __always_inline void record_submit(void *rec)
 /* Stash the first `nargs` syscall arguments at sys_enter for the matching sys_exit. Reading
  * past the syscall's real arguments would make attach fail with EACCES (the tracepoint's
  * record is only that long), so every caller passes the syscall's argument count. */
-static __always_inline void stash_args(__u32 type, struct trace_event_raw_sys_enter *ctx, int nargs)
+static __always_inline struct inflight *stash_args(__u32 type, struct trace_event_raw_sys_enter *ctx, int nargs)
 {
 	struct inflight *in = inflight_slot(true);
 	if (!in)
-		return;
+		return NULL;
 	in->type = type;
 	in->nr = *(__s32 *)&ctx->id; /* __syscall_nr is an int: a 0-argument record ends after it */
 	in->aux = 0;
@@ -339,13 +371,13 @@ static __always_inline void stash_args(__u32 type, struct trace_event_raw_sys_en
 	if (nargs > 3) in->args[3] = ctx->args[3];
 	if (nargs > 4) in->args[4] = ctx->args[4];
 	if (nargs > 5) in->args[5] = ctx->args[5];
+	return in;
 }
 
 /* stash_args plus a value of the family's choosing (e.g. a struct file * seen at entry). */
 static __always_inline void stash_args_aux(__u32 type, struct trace_event_raw_sys_enter *ctx, int nargs, __u64 aux)
 {
-	stash_args(type, ctx, nargs);
-	struct inflight *in = inflight_slot(false);
+	struct inflight *in = stash_args(type, ctx, nargs);
 	if (in)
 		in->aux = aux;
 }

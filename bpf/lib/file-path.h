@@ -10,19 +10,10 @@
 
 #define AT_EMPTY_PATH 0x1000
 
-/* The struct file behind fd in the current task (a typed pointer: direct loads), or NULL.
- * One helper call: the fd array is
- * indexed by a variable, which a typed load cannot do. */
+/* The struct file behind fd in the current task (a typed pointer: direct loads), or NULL. */
 static __always_inline struct file *file_of_fd(int fd)
 {
-	if (fd < 0)
-		return NULL;
-	struct fdtable *fdt = bpf_get_current_task_btf()->files->fdt;
-	if ((unsigned int)fd >= fdt->max_fds)
-		return NULL;
-	struct file **fds = fdt->fd;
-	struct file *f = NULL;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	void *f = current_fd_file(fd);
 	return f ? as_file(f) : NULL;
 }
 

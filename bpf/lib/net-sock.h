@@ -114,14 +114,7 @@ static __always_inline void net_put_stashed(void *rec, struct vigil_sockaddr *sa
 /* fd of the current task → its struct sock, or NULL when the fd is not a socket. */
 static __always_inline struct sock *net_fd_sock(long fd)
 {
-	if (fd < 0)
-		return NULL;
-	struct fdtable *fdt = bpf_get_current_task_btf()->files->fdt;
-	if ((unsigned long)fd >= fdt->max_fds)
-		return NULL;
-	struct file **fds = fdt->fd;
-	struct file *fp = NULL;
-	bpf_probe_read_kernel(&fp, sizeof(fp), &fds[fd]);
+	void *fp = current_fd_file(fd);
 	if (!fp)
 		return NULL;
 	struct file *f = net_as(struct file, fp);

@@ -73,6 +73,7 @@ describe.skipIf(!hasBpfObject && !process.env.VIGIL_BPF_OBJECT)("BTF layout of t
     expect(member(c, "agent_tgid")?.off).toBe(CONFIG.agent_tgid);
     expect(member(c, "rate_limit_per_sec")?.off).toBe(CONFIG.rate_limit_per_sec);
     expect(member(c, "exe_allow_on")?.off).toBe(CONFIG.exe_allow_on);
+    expect(member(c, "wake_bytes")?.off).toBe(CONFIG.wake_bytes);
     const rodata = all.find((t) => t.kind === "DATASEC" && t.name === ".rodata")!;
     const vars = rodata.vars!.map((v) => ({ name: btf.get(v.type_id)!.name, offset: v.offset }));
     expect(vars).toEqual([{ name: "vigil_cfg", offset: 0 }]);

@@ -222,6 +222,28 @@ describe.skipIf(!canLoadBpf)("file events", () => {
     expect(parts[0]).toBe("d09");
   });
 
+  test("names of every length to 255 bytes, UTF-8 included, are copied whole", async () => {
+    // The kernel walk copies each name in 8-byte words from its end backwards: lengths around
+    // word boundaries and the longest name are where an off-by-one would show.
+    using d = tempDir();
+    const names = ["a", "bcdefgh", "ijklmnop", "qrstuvwxy", "0123456789abcdef", "0123456789abcdefg", "naïve-文件", "n".repeat(255)];
+    const dir = `${realpathSync(d.path)}/${names.join("/")}`;
+    mkdirSync(dir, { recursive: true });
+    const file = `${dir}/f`;
+    await Bun.write(file, "x");
+    const c = collect(["open"]);
+    let r!: Awaited<ReturnType<typeof run>>;
+    try {
+      r = await run(["cat", file]);
+      expect(r.code).toBe(0);
+      await c.waitFor((e) => e.fields.tgid === String(r.pid) && e.fields.file.endsWith("/f"));
+    } finally {
+      await c.stop();
+    }
+    const e = c.of(r.pid, "open").find((x) => x.fields.file.endsWith("/f"))!;
+    expect(e.fields.file).toBe(file);
+  });
+
   test("events not selected are not reported", async () => {
     using d = tempDir();
     const c = collect(["mkdir"]);

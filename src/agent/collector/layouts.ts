@@ -11,7 +11,7 @@ export const HDR = {
 } as const;
 
 /** struct vigil_config, the only variable (vigil_cfg) in .rodata, at offset 0. */
-export const CONFIG = { agent_tgid: 0, rate_limit_per_sec: 4, exe_allow_on: 8, SIZE: 16 } as const;
+export const CONFIG = { agent_tgid: 0, rate_limit_per_sec: 4, exe_allow_on: 8, wake_bytes: 12, SIZE: 16 } as const;
 
 /** struct vigil_sockaddr. */
 export const SOCKADDR = { family: 0, port: 2, addr: 8, SIZE: 24 } as const;

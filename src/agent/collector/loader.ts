@@ -124,6 +124,8 @@ export class BpfCollector {
     view.setUint32(CONFIG.agent_tgid, this.opts.agentTgid >>> 0, true);
     view.setUint32(CONFIG.rate_limit_per_sec, (this.opts.rateLimitPerSec ?? 0) >>> 0, true);
     view.setUint32(CONFIG.exe_allow_on, (this.opts.exeAllow?.length ?? 0) > 0 ? 1 : 0, true);
+    // The ring size is checked below; records wake the reader once an eighth is waiting.
+    view.setUint32(CONFIG.wake_bytes, Math.floor(this.opts.ringSize / 8) >>> 0, true);
 
     const ring = lib.bpf_object__find_map_by_name(this.obj, cstr(MAPS.events));
     if (!ring) throw new BpfLoadError(`BPF object has no map "${MAPS.events}"`);

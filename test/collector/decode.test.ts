@@ -2,7 +2,7 @@
 // one record's common fields to another, strings decode as UTF-8 whatever the fast path, and
 // counts survive. Layouts come from layouts.ts (checked against BTF by btf-layout.test.ts).
 import { describe, expect, test } from "bun:test";
-import { Decoder } from "../../src/agent/collector/decode.ts";
+import { Decoder, RING_DISCARD, RING_HDR } from "../../src/agent/collector/decode.ts";
 import { BY_NAME } from "../../src/agent/collector/catalog.ts";
 import { HDR } from "../../src/agent/collector/layouts.ts";
 
@@ -30,10 +30,17 @@ function openRecord(h: Hdr, path: Uint8Array): Uint8Array {
   return b;
 }
 
-function batch(recs: Uint8Array[]): ArrayBuffer {
-  const out = new Uint8Array(recs.reduce((a, r) => a + r.length, 0));
+/** A batch as the ring reader hands it over: each record behind its 8-byte bpf_ringbuf_hdr
+ * (len, with `flags` ORed in: 1 << 30 = discarded). */
+function batch(recs: Uint8Array[], flags: number[] = []): ArrayBuffer {
+  const out = new Uint8Array(recs.reduce((a, r) => a + RING_HDR + r.length, 0));
+  const v = new DataView(out.buffer);
   let o = 0;
-  for (const r of recs) { out.set(r, o); o += r.length; }
+  recs.forEach((r, i) => {
+    v.setUint32(o, (r.length | (flags[i] ?? 0)) >>> 0, true);
+    out.set(r, o + RING_HDR);
+    o += RING_HDR + r.length;
+  });
   return out.buffer;
 }
 
@@ -113,14 +120,24 @@ describe("decoder", () => {
     expect([a[0].comm, a[0].file, b[0].comm, b[0].file]).toEqual(["one", "/first", "two", "/second"]);
   });
 
-  test("a malformed size stops the batch and is counted; what came before is kept", () => {
+  test("a record whose size disagrees with the ring is counted and skipped; a discarded one is skipped", () => {
     const d = new Decoder({ bootToUnixNs: 0n });
     const good = openRecord({ pid: 4 }, enc("/ok"));
     const broken = openRecord({ pid: 4 }, enc("/broken"));
     new DataView(broken.buffer).setUint16(HDR.size, 13, true);
-    const f = decodeAll(d, batch([good, broken, good]));
-    expect(f.map((x) => x.file)).toEqual(["/ok"]);
+    const gone = openRecord({ pid: 4 }, enc("/discarded"));
+    const f = decodeAll(d, batch([good, broken, gone, good], [0, 0, RING_DISCARD, 0]));
+    expect(f.map((x) => x.file)).toEqual(["/ok", "/ok"]);
     expect(d.stats.malformed).toBe(1);
-    expect(d.stats.decoded.get(open.dt)).toBe(1);
+    expect(d.stats.decoded.get(open.dt)).toBe(2);
+  });
+
+  test("a batch cut inside a record stops there and counts it; what came before is kept", () => {
+    const d = new Decoder({ bootToUnixNs: 0n });
+    const whole = batch([openRecord({ pid: 4 }, enc("/first")), openRecord({ pid: 4 }, enc("/second"))]);
+    const cut = whole.slice(0, whole.byteLength - 16);
+    const f = decodeAll(d, cut);
+    expect(f.map((x) => x.file)).toEqual(["/first"]);
+    expect(d.stats.malformed).toBe(1);
   });
 });

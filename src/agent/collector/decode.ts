@@ -170,6 +170,11 @@ function rootPidNs(): string {
   }
 }
 
+/** struct bpf_ringbuf_hdr in front of every record of a batch, and its len bits. */
+export const RING_HDR = 8;
+export const RING_BUSY = 0x80000000;
+export const RING_DISCARD = 0x40000000;
+
 /** The header's bytes that the common fields come from: pid through nodename. */
 const COMMON_FROM = HDR.pid;
 const COMMON_WORDS = (HDR.SIZE - HDR.pid) / 4;
@@ -200,25 +205,43 @@ export class Decoder {
     this.ctx = { enricher: opts.enricher, str: readStr };
   }
 
-  /** Call fn for every well-formed record of a batch (a view over exactly that record). */
-  forEach(buf: ArrayBuffer, fn: (rec: DataView, spec: EventSpec) => void): void {
-    const all = new DataView(buf);
+  /**
+   * Call fn for every well-formed record of a batch (a view over exactly that record). A batch
+   * is a span of the ring as the kernel wrote it (ring-worker.ts copies it whole): each record
+   * behind its 8-byte struct bpf_ringbuf_hdr (u32 len with the BUSY and DISCARD bits, u32
+   * pg_off), padded to 8 bytes. Discarded records are skipped; a record whose own size
+   * disagrees with the ring's length is counted malformed.
+   */
+  forEach(batch: Uint8Array | ArrayBuffer, fn: (rec: DataView, spec: EventSpec) => void): void {
+    const view = batch instanceof Uint8Array ? batch : new Uint8Array(batch);
+    const buf = view.buffer;
+    const base = view.byteOffset;
+    const all = new DataView(buf, base, view.byteLength);
+    const total = view.byteLength;
     let off = 0;
-    while (off + HDR.SIZE <= buf.byteLength) {
-      const type = all.getUint16(off + HDR.type, true);
-      const size = all.getUint16(off + HDR.size, true);
-      if (size < HDR.SIZE || off + size > buf.byteLength || size % 8 !== 0) {
+    while (off + RING_HDR <= total) {
+      const len = all.getUint32(off, true);
+      const body = len & ~(RING_BUSY | RING_DISCARD);
+      const at = off + RING_HDR;
+      if (len & RING_BUSY || at + body > total) {
         this.stats.malformed++;
         return; // the rest of the batch cannot be framed
+      }
+      off = at + ((body + 7) & ~7);
+      if (len & RING_DISCARD) continue;
+      const type = all.getUint16(at + HDR.type, true);
+      const size = all.getUint16(at + HDR.size, true);
+      if (body < HDR.SIZE || size !== body) {
+        this.stats.malformed++;
+        continue;
       }
       const spec = BY_DT.get(type);
       if (!spec) this.stats.unknownType++;
       else if (size < spec.size) this.stats.malformed++;
       else {
         this.counts[type]++;
-        fn(new DataView(buf, off, size), spec);
+        fn(new DataView(buf, base + at, size), spec);
       }
-      off += size;
     }
   }
 

@@ -14,7 +14,8 @@ export interface CollectorOptions {
   exeAllow?: string[];
   /** Records per batch at most (the reader's cap per drain). */
   batchCap?: number;
-  onBatch: (buf: ArrayBuffer, records: number) => void | Promise<void>;
+  /** A view of the batch's bytes, valid until the callback (or its promise) returns. */
+  onBatch: (batch: Uint8Array, records: number) => void | Promise<void>;
   onError?: (message: string) => void;
   onLog?: LoadOptions["onLog"];
   /** A BPF object to load instead of the embedded one (tests of partial builds). */

@@ -1,10 +1,12 @@
 // Messages between the ring reader Worker (ring-worker.ts) and the main thread (ring-reader.ts).
 export type WorkerIn =
   | { type: "start"; fd: number; size: number; cap: number; credits: number; pollMs: number }
-  | { type: "credit"; n: number }
+  /** A batch was consumed; its buffer comes back for reuse (no page faults, no GC churn). */
+  | { type: "credit"; n: number; buf?: ArrayBuffer }
   | { type: "stop" };
 
 export type WorkerOut =
-  | { type: "batch"; buf: ArrayBuffer; records: number }
+  /** buf (a pooled chunk) holds the batch in its first `bytes` bytes. */
+  | { type: "batch"; buf: ArrayBuffer; bytes: number; records: number }
   | { type: "error"; message: string }
   | { type: "stopped"; records: number; batches: number };

@@ -16,7 +16,9 @@ export interface RingReaderOptions {
    * quiet host's events and the reader's idle wakeups (10/s); under load the wakeup comes at once
    */
   pollMs?: number;
-  onBatch: (buf: ArrayBuffer, records: number) => void | Promise<void>;
+  /** batch: a view of exactly the batch's bytes, valid until the callback (or its promise)
+   * returns; the buffer behind it is then handed back to the reader and reused. */
+  onBatch: (batch: Uint8Array, records: number) => void | Promise<void>;
   onError?: (message: string) => void;
 }
 
@@ -44,9 +46,9 @@ export class RingReader {
       const m = ev.data;
       if (m.type === "batch") {
         try {
-          await opts.onBatch(m.buf, m.records);
+          await opts.onBatch(new Uint8Array(m.buf, 0, m.bytes), m.records);
         } finally {
-          this.send({ type: "credit", n: 1 });
+          this.worker.postMessage({ type: "credit", n: 1, buf: m.buf } satisfies WorkerIn, [m.buf]);
         }
       } else if (m.type === "error") {
         opts.onError?.(m.message);

@@ -5,6 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { Decoder, RING_DISCARD, RING_HDR } from "../../src/agent/collector/decode.ts";
 import { BY_NAME } from "../../src/agent/collector/catalog.ts";
 import { HDR } from "../../src/agent/collector/layouts.ts";
+import { envValueIn } from "../../src/agent/collector/events/process.ts";
 
 const open = BY_NAME.get("open")!;
 const fileOff = open.fields.find((f) => f.name === "file")!.off;
@@ -139,5 +140,20 @@ describe("decoder", () => {
     const f = decodeAll(d, cut);
     expect(f.map((x) => x.file)).toEqual(["/first"]);
     expect(d.stats.malformed).toBe(1);
+  });
+});
+
+describe("execve's environment search (envValueIn)", () => {
+  const key = enc("LD_PRELOAD=");
+  const block = (...vars: string[]) => enc(vars.join("\0"));
+  test("finds a variable first, in the middle or last, and only at a variable's start", () => {
+    expect(envValueIn(block("LD_PRELOAD=/a.so", "B=2"), key)).toBe("/a.so");
+    expect(envValueIn(block("A=1", "LD_PRELOAD=/b.so", "B=2"), key)).toBe("/b.so");
+    expect(envValueIn(block("A=1", "LD_PRELOAD=/c.so"), key)).toBe("/c.so"); // no trailing NUL (cut)
+    expect(envValueIn(block("XLD_PRELOAD=/no", "A=LD_PRELOAD=/no"), key)).toBe("");
+    expect(envValueIn(block("LD_PRELOAD", "LD_PRELOADX=/no"), key)).toBe("");
+    expect(envValueIn(block("LD_PRELOAD="), key)).toBe("");
+    expect(envValueIn(new Uint8Array(0), key)).toBe("");
+    expect(envValueIn(block("A=1", "LD_PRELOAD=/lib/é.so", ""), key)).toBe("/lib/é.so");
   });
 });

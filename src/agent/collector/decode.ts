@@ -292,7 +292,7 @@ export class Decoder {
       pns: h.pns,
       root_pns: this.rootPns,
     };
-    for (const fs of spec.fields) f[fs.name] = fieldValue(rec, fs);
+    for (const fs of spec.fields) if (!fs.hidden) f[fs.name] = fieldValue(rec, fs);
     spec.derive?.(rec, f, this.ctx);
     const en = this.opts.enricher;
     if (en) {

@@ -11,6 +11,11 @@ export function fld(name: string, off: number, kind: FieldKind, member?: string)
   return member ? { name, off, kind, size: SIZES[kind], member } : { name, off, kind, size: SIZES[kind] };
 }
 
+/** A field the event's derive reads from the record itself; it is never output as is. */
+export function hid(name: string, off: number, kind: FieldKind, member?: string): FieldSpec {
+  return { ...fld(name, off, kind, member), hidden: true };
+}
+
 /** res (s64) right after the header, at 152: every syscall event has it. */
 export const RES = fld("res", 152, "i64");
 

@@ -1,7 +1,7 @@
 // Event specifications of the network family. Mirror of bpf/events/net.h (offsets are checked
 // against the object's BTF by test/collector/btf-layout.test.ts).
 import type { EventSpec, Derive } from "./types.ts";
-import { fld, RES, sockFields, progs } from "./common.ts";
+import { fld, hid, RES, sockFields, progs } from "./common.ts";
 
 const AF_UNIX = "1";
 const latin1 = new TextDecoder("latin1");
@@ -30,21 +30,19 @@ function unixPaths(remoteOff: number | undefined, localOff: number): Derive {
       if (remoteOff !== undefined) f.dip = unixName(rawStr(rec, remoteOff));
       f.sip = unixName(rawStr(rec, localOff));
     }
-    delete f.remote_path;
-    delete f.local_path;
   };
 }
 
 // struct vigil_conn: res 152, fd 160, remote 168, local 192, remote_path 216, local_path 220
 const conn = [
   RES, fld("fd", 160, "i32"), ...sockFields(168, "remote", 192, "local"),
-  fld("remote_path", 216, "str"), fld("local_path", 220, "str"),
+  hid("remote_path", 216, "str"), hid("local_path", 220, "str"),
 ];
 // struct vigil_msg: res 152, len 160, fd 168, vlen 172, remote 176, local 200, paths 224/228
 const msg = [
   RES, fld("len", 160, "u64"), fld("fd", 168, "i32"), fld("vlen", 172, "u32"),
   ...sockFields(176, "remote", 200, "local"),
-  fld("remote_path", 224, "str"), fld("local_path", 228, "str"),
+  hid("remote_path", 224, "str"), hid("local_path", 228, "str"),
 ];
 
 /** The question section of a DNS message → dotted name and query type (bounded, never throws). */

@@ -23,6 +23,10 @@ export interface FieldSpec {
   kind: FieldKind;
   /** Size in bytes of the C member (checked against BTF). */
   size: number;
+  /** Layout only: checked against BTF but never put in the fields; the event's derive reads
+   * it from the record (deleting a field afterwards would turn every event object into a slow
+   * dictionary). */
+  hidden?: true;
 }
 
 /** Computed fields: get the record and the already-decoded fields, return extra fields. */

@@ -35,6 +35,15 @@ export function progs(...names: string[]): string[] {
   return names.flatMap((n) => [`vigil_${n}_enter`, `vigil_${n}_exit`]);
 }
 
+/** The bytes of a struct vigil_str at off, undecoded (AF_UNIX names, DNS questions and the
+ * environment are not text to decode whole). */
+export function rawStr(rec: DataView, off: number): Uint8Array {
+  const soff = rec.getUint16(off, true);
+  const len = rec.getUint16(off + 2, true);
+  if (len === 0 || soff + len > rec.byteLength) return new Uint8Array(0);
+  return new Uint8Array(rec.buffer, rec.byteOffset + soff, len);
+}
+
 /** argv as the kernel keeps it (NUL-separated) → Elkeid's space-joined string. */
 export function argvString(raw: string): string {
   return raw.replace(/\0+$/, "").replaceAll("\0", " ");

@@ -1,19 +1,12 @@
 // Event specifications of the network family. Mirror of bpf/events/net.h (offsets are checked
 // against the object's BTF by test/collector/btf-layout.test.ts).
 import type { EventSpec, Derive } from "./types.ts";
-import { fld, hid, RES, sockFields, progs } from "./common.ts";
+import { fld, hid, RES, sockFields, progs, rawStr } from "./common.ts";
 
 const AF_UNIX = "1";
 const latin1 = new TextDecoder("latin1");
 const utf8 = new TextDecoder();
 
-/** The bytes of a struct vigil_str at off (raw: AF_UNIX names and DNS questions are not text). */
-function rawStr(rec: DataView, off: number): Uint8Array {
-  const soff = rec.getUint16(off, true);
-  const len = rec.getUint16(off + 2, true);
-  if (len === 0 || soff + len > rec.byteLength) return new Uint8Array(0);
-  return new Uint8Array(rec.buffer, rec.byteOffset + soff, len);
-}
 
 /** sun_path bytes → "/path", or "@name" for an abstract name (leading NUL), as ss prints them. */
 export function unixName(b: Uint8Array): string {

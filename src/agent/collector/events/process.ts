@@ -1,7 +1,7 @@
 // Event specifications of the process family. Mirror of bpf/events/process.h (offsets are
 // checked against the object's BTF by test/collector/btf-layout.test.ts).
 import type { EventSpec } from "./types.ts";
-import { fld, hid, RES, sockFields, argvString } from "./common.ts";
+import { fld, hid, RES, sockFields, argvString, rawStr } from "./common.ts";
 import { HDR } from "../layouts.ts";
 
 const FILE_TYPES: Record<number, string> = { 1: "pipe", 12: "socket" };
@@ -28,7 +28,7 @@ export const processEvents: EventSpec[] = [
     ],
     derive(rec, f, ctx) {
       f.argv = argvString(f.argv) || f.filename;
-      const env = envBytes(rec, 260);
+      const env = rawStr(rec, 260); // the environment block, searched without decoding it
       f.ld_preload = envValueIn(env, LD_PRELOAD);
       f.ssh = envValueIn(env, SSH_CONNECTION);
       // a pipe or socket on stdin/stdout has no path: its inode, as /proc/PID/fd shows it
@@ -107,13 +107,6 @@ const LD_PRELOAD = new TextEncoder().encode("LD_PRELOAD=");
 const SSH_CONNECTION = new TextEncoder().encode("SSH_CONNECTION=");
 const utf8 = new TextDecoder();
 
-/** The environment block (struct vigil_str at off) as bytes, without decoding it. */
-function envBytes(rec: DataView, off: number): Uint8Array {
-  const soff = rec.getUint16(off, true);
-  const len = rec.getUint16(off + 2, true);
-  if (len === 0 || soff + len > rec.byteLength) return new Uint8Array(0);
-  return new Uint8Array(rec.buffer, rec.byteOffset + soff, len);
-}
 
 /**
  * One variable's value from a NUL-separated environment block ("" when absent), found in the

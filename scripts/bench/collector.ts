@@ -34,6 +34,7 @@ const { values: opt } = parseArgs({
     quick: { type: "boolean", default: false },
     rates: { type: "string" },
     "skip-auditd": { type: "boolean", default: false },
+    "cold-storms": { type: "boolean", default: false },
     json: { type: "string" },
     agent: { type: "string", default: join(root, "dist/vigil-agent") },
     threads: { type: "string", default: "4" },
@@ -45,7 +46,7 @@ const { values: opt } = parseArgs({
 });
 
 if (opt.help) {
-  process.stdout.write(`Usage: scripts/bench/collector [--quick] [--rates LIST] [--skip-auditd] [--json FILE]
+  process.stdout.write(`Usage: scripts/bench/collector [--quick] [--rates LIST] [--skip-auditd] [--cold-storms] [--json FILE]
                                [--agent PATH] [--threads N] [--mix OPEN,CONNECT,EXEC]
        scripts/bench/collector --cleanup
 
@@ -53,6 +54,8 @@ if (opt.help) {
   --rates LIST   paced rates in events/s, "burst" for no pacing
                  (default 50000,100000,200000,400000,burst; with --quick 100000,burst)
   --skip-auditd  leave out the auditd comparison
+  --cold-storms  time each storm right after the agent starts (default: one untimed storm of
+                 the same kind first, so the agent is measured warm, as a running agent is)
   --json FILE    write the JSON document to FILE instead of stdout
   --agent PATH   the agent binary (default dist/vigil-agent)
   --threads N    load generator threads (default 4)
@@ -658,7 +661,7 @@ async function slowdown(offered: Map<string, { dt: number; family: string; defau
     },
   ];
   const results: StormResult[] = [];
-  log(`slowdown: ${P.pairs} alternating bare/Vigil pairs per storm, then ${opt["skip-auditd"] ? "no auditd (--skip-auditd)" : `${P.auditdPairs} auditd pairs per storm, last`}`);
+  log(`slowdown: ${P.pairs} alternating bare/Vigil pairs per storm (${opt["cold-storms"] ? "timed right after the agent starts" : "each Vigil run after one untimed warm-up storm"}), then ${opt["skip-auditd"] ? "no auditd (--skip-auditd)" : `${P.auditdPairs} auditd pairs per storm, last`}`);
   // Warm the page cache and the binaries once.
   await storm("openstorm", 1000);
   await storm("execstorm", 20);
@@ -669,6 +672,9 @@ async function slowdown(offered: Map<string, { dt: number; family: string; defau
       const withVigil = async () => {
         const a = await startAgent(p.events, 120);
         await sleep(P.settleMs);
+        // A freshly started agent spends its first seconds compiling its hot paths (JIT) and
+        // filling its caches; an agent on a host has long done that. One untimed storm first.
+        if (!opt["cold-storms"]) await storm(p.kind, p.count);
         const t = await storm(p.kind, p.count);
         recordProgs("storms", a.pid);
         const { summary } = await stopAgent(a);
@@ -700,7 +706,8 @@ async function slowdown(offered: Map<string, { dt: number; family: string; defau
     auditdInfo = await auditdPhase(plan, results, notes);
   }
   return {
-    order: "all bare/Vigil pairs first (each pair alternates which goes first), auditd pairs last: once audit is enabled in a boot, new tasks keep a slower syscall path, so no bare run of the first phase comes after audit was enabled. In the auditd phase the bare run of each pair uses `auditctl -a never,task` (fast path for new tasks) instead of the watch rule.",
+    vigil_warm: !opt["cold-storms"],
+    order: (opt["cold-storms"] ? "Vigil timed right after the agent starts (--cold-storms). " : "each Vigil run times its storm after one untimed storm of the same kind (the agent warm, as on a host that has run it for a while; --cold-storms times the first one). ") + "all bare/Vigil pairs first (each pair alternates which goes first), auditd pairs last: once audit is enabled in a boot, new tasks keep a slower syscall path, so no bare run of the first phase comes after audit was enabled. In the auditd phase the bare run of each pair uses `auditctl -a never,task` (fast path for new tasks) instead of the watch rule.",
     storms: results,
     auditd: auditdInfo,
   };

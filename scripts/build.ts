@@ -1,7 +1,7 @@
 // Builds Vigil: BPF objects (one per bpf/*.bpf.c, linked into build/bpf/vigil.bpf.o), the
 // embedded libraries (build/lib), then the self-contained executables in dist/.
 // Usage: bun scripts/build.ts [--bpf-only] [--skip-bpf] [--proto-only] [--agent-only] [--server-only]
-//        [--out DIR --only FAMILY,...]
+//        [--out DIR --only FAMILY,...] [--define NAME[=VALUE],...]
 import { $ } from "bun";
 import { mkdirSync, readdirSync, copyFileSync, statSync, existsSync } from "node:fs";
 import { join } from "node:path";
@@ -26,7 +26,7 @@ function step(msg: string): void {
  * `bpftool gen object`) lets families share kfunc declarations, which libbpf 1.1's static
  * linker refuses when two objects declare the same kfunc.
  */
-export async function buildBpf(out = join(root, "build/bpf"), only?: string[]): Promise<string> {
+export async function buildBpf(out = join(root, "build/bpf"), only?: string[], defines: string[] = []): Promise<string> {
   mkdirSync(out, { recursive: true });
   const sources = readdirSync(join(root, "bpf"))
     .filter((f) => f.endsWith(".bpf.c"))
@@ -47,7 +47,8 @@ export async function buildBpf(out = join(root, "build/bpf"), only?: string[]): 
   await Bun.write(c, unit);
   const obj = join(out, "vigil.unit.o");
   step(`clang ${sources.join(" ")} (one unit)`);
-  await $`clang -g -O2 -Wall -Wno-unused-function -target bpf -D__TARGET_ARCH_x86 -I${join(root, "bpf")} -c ${c} -o ${obj}`;
+  const dflags = defines.map((d) => `-D${d}`);
+  await $`clang -g -O2 -Wall -Wno-unused-function -target bpf -D__TARGET_ARCH_x86 ${dflags} -I${join(root, "bpf")} -c ${c} -o ${obj}`;
   const linked = join(out, "vigil.bpf.o");
   step("bpftool gen object (strips DWARF, keeps BTF)");
   await $`bpftool gen object ${linked} ${obj}`;
@@ -138,7 +139,9 @@ if (import.meta.main) {
   if (!args.has("--skip-bpf") && !args.has("--server-only")) {
     // --out DIR --only fam1,fam2: a partial object for one family's tests (VIGIL_BPF_OBJECT).
     const out = argValue("--out");
-    await buildBpf(out ? join(process.cwd(), out) : undefined, argValue("--only")?.split(","));
+    const defines = argValue("--define")?.split(",") ?? [];
+    for (const d of defines) if (!/^[A-Z_][A-Z0-9_]*(=[A-Za-z0-9_]+)?$/.test(d)) throw new Error(`--define: "${d}" is not NAME or NAME=VALUE`);
+    await buildBpf(out ? join(process.cwd(), out) : undefined, argValue("--only")?.split(","), defines);
     copyLibs();
   }
   if (!args.has("--bpf-only")) mkdirSync(join(root, "dist"), { recursive: true });

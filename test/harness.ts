@@ -73,7 +73,7 @@ export interface Collection {
 }
 
 /** Start a live collector for the named events; the test process itself is excluded. */
-export function collect(names: string[], opts: { ringSize?: number; enricher?: Enricher; rateLimitPerSec?: number; exeAllow?: string[] } = {}): Collection {
+export function collect(names: string[], opts: { ringSize?: number; enricher?: Enricher; rateLimitPerSec?: number; exeAllow?: string[]; object?: Uint8Array } = {}): Collection {
   const specs = names.map((n) => {
     const s = BY_NAME.get(n);
     if (!s) throw new Error(`unknown event ${n}`);
@@ -87,7 +87,7 @@ export function collect(names: string[], opts: { ringSize?: number; enricher?: E
     agentTgid: process.pid,
     rateLimitPerSec: opts.rateLimitPerSec,
     exeAllow: opts.exeAllow,
-    object: bpfObjectBytes(),
+    object: opts.object ?? bpfObjectBytes(),
     onBatch: (buf) => decoder.forEach(buf, (rec, spec) => { events.push(decoder.decode(rec, spec)); }),
   });
   collector.start();

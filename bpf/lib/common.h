@@ -190,6 +190,17 @@ static __always_inline bool should_trace(__u32 type)
 	return pass_exe_filters(type);
 }
 
+/* Since 6.17 the verifier lets a program read untrusted memory with plain fault-safe loads
+ * through bpf_rdonly_cast(p, 0); before that the same reads take a helper call. The CO-RE check
+ * turns the unused branch into dead code before verification. Built with
+ * -DVIGIL_COMPAT_PRE_6_17 (scripts/build.ts --define), the object always takes the older path:
+ * test/collector/compat.test.ts runs it on this kernel. */
+#ifdef VIGIL_COMPAT_PRE_6_17
+#define HAVE_UNTRUSTED_LOADS() 0
+#else
+#define HAVE_UNTRUSTED_LOADS() bpf_core_enum_value_exists(enum bpf_features, BPF_FEAT_RDONLY_CAST_TO_VOID)
+#endif
+
 /* Declared here and in the path/socket headers alike (one translation unit: identical
  * externs merge). */
 extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym __weak;
@@ -206,7 +217,7 @@ static __always_inline void *current_fd_file(long fd)
 		return NULL;
 	struct file **fds = fdt->fd;
 	void *f = NULL;
-	if (bpf_core_enum_value_exists(enum bpf_features, BPF_FEAT_RDONLY_CAST_TO_VOID))
+	if (HAVE_UNTRUSTED_LOADS())
 		f = (void *)((const __u64 *)bpf_rdonly_cast((void *)fds, 0))[(__u32)fd];
 	else
 		bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);

@@ -68,7 +68,7 @@ static long pbuild_step(__u64 i, void *data)
 	/* pos >= len + 8: the word copy below may write up to 7 bytes before the name */
 	if (st->n >= PATH_MAX_DEPTH || len >= NAME_MAX_LEN || pos < len + 8)
 		return 1; /* deeper or longer than we keep: the path keeps its last components */
-	if (bpf_core_enum_value_exists(enum bpf_features, BPF_FEAT_RDONLY_CAST_TO_VOID)) {
+	if (HAVE_UNTRUSTED_LOADS()) {
 		/* Kernels since 6.17 read untrusted memory with plain fault-safe loads: the name is
 		 * copied in words from its end backwards (no helper call). The first word may start
 		 * up to 7 bytes before the name; what it writes there is overwritten by the '/' and

@@ -14,7 +14,7 @@
 import { parseArgs } from "node:util";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, statSync, writeFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { cpus } from "node:os";
+import { availableParallelism, cpus } from "node:os";
 import type { Subprocess } from "bun";
 
 const root = join(import.meta.dir, "../..");
@@ -554,6 +554,25 @@ async function throughput(events: string, mixed: boolean, notes: string[], idleR
   }
   notes.push(`background with no load: ${bgRate.toFixed(0)} events/s of the measured set from other processes (counted in "delivered"); the agent takes ${stopBase.toFixed(2)} s from SIGINT to its summary with no load, ${idleR.exit_s} s to exit (detaching)`);
 
+  // The load alone, at full burst with no agent: what the 2 CPUs can do for the load itself,
+  // and so how much CPU per event is left for Vigil at the target rate.
+  let bare: { ops_per_s: number; host_cpu_pct: number; load_cpu_us_per_op: number; vigil_budget_us_per_event_at_300k: number } | undefined;
+  if (mixed && RATES.includes(0)) {
+    const h0 = hostCpu();
+    const lg = await loadgen(["mix", "--rate", "0", "--duration", String(P.loadSecs), "--threads", String(THREADS), "--mix", MIX.join(","), "--file", openTarget], P.loadSecs + 30);
+    const h1 = hostCpu();
+    const busy = (h1.busy - h0.busy) / Math.max(1, h1.total - h0.total);
+    const ncpu = availableParallelism();
+    const rate = +lg.ops / +lg.elapsed_s;
+    const perOp = (busy * ncpu * 1e6) / rate;
+    bare = {
+      ops_per_s: Math.round(rate), host_cpu_pct: r2(busy * 100), load_cpu_us_per_op: r2(perOp),
+      vigil_budget_us_per_event_at_300k: r2((ncpu * 1e6) / 300_000 - perOp),
+    };
+    log(`  load alone (no agent), burst: ${fmtK(bare.ops_per_s)} ops/s, host cpu ${bare.host_cpu_pct}%, ${bare.load_cpu_us_per_op} us of CPU per op`);
+    notes.push(`throughput: the load alone (no agent) runs ${fmtK(bare.ops_per_s)} ops/s at full burst using ${bare.load_cpu_us_per_op} us of CPU per op; at 300k events/s on ${ncpu} CPUs that leaves ${bare.vigil_budget_us_per_event_at_300k} us per event for everything Vigil does (kernel programs, tracepoint overhead, ring, decoding)`);
+  }
+
   const runs: TpRun[] = [];
   for (let round = 1; round <= P.rounds; round++) {
     for (const c of configs) {
@@ -621,7 +640,7 @@ async function throughput(events: string, mixed: boolean, notes: string[], idleR
       ok: rs.length > 0 && rs.every((r) => r.ok),
     };
   }).filter((r) => r.runs > 0);
-  return { agent_events: events, background_rate: Math.round(bgRate), stop_without_load_s: r2(stopBase), rows, runs };
+  return { agent_events: events, background_rate: Math.round(bgRate), stop_without_load_s: r2(stopBase), load_alone: bare, rows, runs };
 }
 
 let offeredNames = new Set<string>();
@@ -950,6 +969,11 @@ function printTable(doc: Record<string, unknown>): void {
     "    agent CPU = agent CPU time / load time, % of one CPU; host CPU = busy share of all CPUs (100% = saturated);",
     `    drain = SIGINT-to-summary time beyond the ${(doc.throughput as { stop_without_load_s: number }).stop_without_load_s} s it takes without load (> 1 s: the agent was behind);`,
     "    * = diagnostic, not counted for the target)");
+  const alone = (doc.throughput as { load_alone?: { ops_per_s: number; host_cpu_pct: number; load_cpu_us_per_op: number; vigil_budget_us_per_event_at_300k: number } }).load_alone;
+  if (alone) {
+    o.push(`   load alone (no agent), burst: ${fmtK(alone.ops_per_s)} ops/s, host CPU ${alone.host_cpu_pct}%, ${alone.load_cpu_us_per_op} µs of CPU per op:`,
+      `   300k events/s would leave Vigil ${alone.vigil_budget_us_per_event_at_300k} µs of CPU per event for kernel programs, tracepoints, ring and decoding`);
+  }
   const sd = doc.slowdown as { storms: StormResult[]; order: string };
   o.push("", "2. Workload slowdown (median seconds; ratio = median of pairwise ratios)",
     "   storm                count    bare s   Vigil s  Vigil×    auditd bare s  auditd s  auditd×  Vigil/auditd added");

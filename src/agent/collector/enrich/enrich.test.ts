@@ -122,6 +122,36 @@ describe("Enricher hooks and processes that are gone", () => {
     expect(en.stats().procGone).toBeGreaterThanOrEqual(1);
   });
 
+  test("a forked child starts with its parent's exe, hash and container: no file-system access", () => {
+    using d = tempDir();
+    const proc = join(d.path, "proc");
+    mkdirSync(join(proc, "600"), { recursive: true });
+    mkdirSync(join(proc, "1"), { recursive: true });
+    const exe = join(d.path, "srv");
+    writeFileSync(exe, "#!/bin/sh\n# server\n");
+    writeFileSync(join(proc, "uptime"), "100.0 100.0\n");
+    writeFileSync(join(proc, "600/stat"), "600 (srv) S 1 600 600 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n");
+    writeFileSync(join(proc, "600/cmdline"), "srv\0");
+    writeFileSync(join(proc, "600/cgroup"), "0::/system.slice/docker-" + "cd".repeat(32) + ".scope\n");
+    writeFileSync(join(proc, "600/environ"), "POD_NAME=pod-b\0");
+    symlinkSync(exe, join(proc, "600/exe"));
+    writeFileSync(join(proc, "1/stat"), "1 (init) S 0 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1 0 0\n");
+    const en = new Enricher({ procRoot: proc, now: fakeClock().now });
+    const st = statSync(exe, { bigint: true });
+    const ino = Number(st.ino & 0xffffffffn), dev = kernelDev(st.dev);
+    const parent = en.common({ pid: 600, tgid: 600, ppid: 1, uid: 0, exeIno: ino, exeDev: dev, cgroupId: 8n, comm: "srv" });
+    expect(parent.exe_hash).toBe(sha256File(exe));
+    en.onFork(600, 601, "srv");
+    rmSync(d.path, { recursive: true, force: true }); // nothing left to read: the child must not need to
+    const child = en.common({ pid: 601, tgid: 601, ppid: 600, uid: 0, exeIno: ino, exeDev: dev, cgroupId: 8n, comm: "srv" });
+    expect(child).toEqual({ ...parent, pid_tree: "601.srv<600.srv<1.init" });
+    expect(child.container_id).toBe("cd".repeat(32));
+    // a child whose header shows another image is resolved anew (here: nothing to resolve)
+    en.onFork(600, 602, "srv");
+    const other = en.common({ pid: 602, tgid: 602, ppid: 600, uid: 0, exeIno: ino + 1, exeDev: dev, cgroupId: 8n, comm: "srv" });
+    expect(other.exe_hash).not.toBe(parent.exe_hash);
+  });
+
   test("a cached process costs no file-system access: its whole /proc and exe can vanish", () => {
     using d = tempDir();
     const proc = join(d.path, "proc");

@@ -87,6 +87,20 @@ export class Enricher {
 
   onFork(parentTgid: number, childTgid: number, comm: string): void {
     this.procs.onFork(parentTgid, childTgid, comm);
+    // A fresh child runs its parent's image in its parent's cgroups: it starts with the
+    // parent's resolved exe, hash and container instead of a stat and a /proc read of its own
+    // (~35 us per fork). The header's inode and cgroup id still rule: if they differ at the
+    // child's first event, it is resolved anew.
+    const parent = this.procs.peek(parentTgid);
+    const child = this.procs.peek(childTgid);
+    if (parent && child && child.resolvedExe === undefined && child.exe === parent.exe && child.ppid === parentTgid) {
+      child.exeIno = parent.exeIno;
+      child.exeDev = parent.exeDev;
+      child.resolvedExe = parent.resolvedExe;
+      child.exeHash = parent.exeHash;
+      child.cgroupId = parent.cgroupId;
+      child.container = parent.container;
+    }
   }
 
   onExit(tgid: number): void {

@@ -15,7 +15,8 @@ export interface ProcInfo {
   startTime: number;
   /** Set on a cache hit, cleared when eviction passes the entry over (second chance). */
   used: boolean;
-  // Memos kept by the Enricher (index.ts); a new ProcInfo (exec, fork) starts without them.
+  // Memos kept by the Enricher (index.ts): an exec starts without them, a fork with its
+  // parent's (same image, same cgroups).
   /** The exe resolved for header inode/device exeIno/exeDev, and its hash. */
   exeIno?: number;
   exeDev?: number;

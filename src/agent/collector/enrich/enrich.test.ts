@@ -83,6 +83,24 @@ describe("Enricher.common on real processes", () => {
   });
 });
 
+/** A fake procfs under dir/proc: init (pid 1) and one process running dir/<comm>, a shell
+ * script, in a docker container (cgroup v2 path) with a pod name in its environment. */
+function fakeProcTree(dir: string, p: { pid: number; comm: string; cmdline: string; container: string; pod: string }): { proc: string; exe: string } {
+  const proc = join(dir, "proc");
+  mkdirSync(join(proc, String(p.pid)), { recursive: true });
+  mkdirSync(join(proc, "1"), { recursive: true });
+  const exe = join(dir, p.comm);
+  writeFileSync(exe, `#!/bin/sh\n# ${p.comm}\n`);
+  writeFileSync(join(proc, "uptime"), "100.0 100.0\n");
+  writeFileSync(join(proc, `${p.pid}/stat`), `${p.pid} (${p.comm}) S 1 ${p.pid} ${p.pid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n`);
+  writeFileSync(join(proc, `${p.pid}/cmdline`), p.cmdline);
+  writeFileSync(join(proc, `${p.pid}/cgroup`), `0::/system.slice/docker-${p.container}.scope\n`);
+  writeFileSync(join(proc, `${p.pid}/environ`), `POD_NAME=${p.pod}\0`);
+  symlinkSync(exe, join(proc, `${p.pid}/exe`));
+  writeFileSync(join(proc, "1/stat"), "1 (init) S 0 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1 0 0\n");
+  return { proc, exe };
+}
+
 describe("Enricher hooks and processes that are gone", () => {
   test("exec → fork → exit: late events resolve, then the header is all that is left", () => {
     const clock = fakeClock();
@@ -124,18 +142,7 @@ describe("Enricher hooks and processes that are gone", () => {
 
   test("a forked child starts with its parent's exe, hash and container: no file-system access", () => {
     using d = tempDir();
-    const proc = join(d.path, "proc");
-    mkdirSync(join(proc, "600"), { recursive: true });
-    mkdirSync(join(proc, "1"), { recursive: true });
-    const exe = join(d.path, "srv");
-    writeFileSync(exe, "#!/bin/sh\n# server\n");
-    writeFileSync(join(proc, "uptime"), "100.0 100.0\n");
-    writeFileSync(join(proc, "600/stat"), "600 (srv) S 1 600 600 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n");
-    writeFileSync(join(proc, "600/cmdline"), "srv\0");
-    writeFileSync(join(proc, "600/cgroup"), "0::/system.slice/docker-" + "cd".repeat(32) + ".scope\n");
-    writeFileSync(join(proc, "600/environ"), "POD_NAME=pod-b\0");
-    symlinkSync(exe, join(proc, "600/exe"));
-    writeFileSync(join(proc, "1/stat"), "1 (init) S 0 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1 0 0\n");
+    const { proc, exe } = fakeProcTree(d.path, { pid: 600, comm: "srv", cmdline: "srv\0", container: "cd".repeat(32), pod: "pod-b" });
     const en = new Enricher({ procRoot: proc, now: fakeClock().now });
     const st = statSync(exe, { bigint: true });
     const ino = Number(st.ino & 0xffffffffn), dev = kernelDev(st.dev);
@@ -154,18 +161,7 @@ describe("Enricher hooks and processes that are gone", () => {
 
   test("a cached process costs no file-system access: its whole /proc and exe can vanish", () => {
     using d = tempDir();
-    const proc = join(d.path, "proc");
-    mkdirSync(join(proc, "500"), { recursive: true });
-    mkdirSync(join(proc, "1"), { recursive: true });
-    const exe = join(d.path, "app");
-    writeFileSync(exe, "#!/bin/sh\n");
-    writeFileSync(join(proc, "uptime"), "100.0 100.0\n");
-    writeFileSync(join(proc, "500/stat"), "500 (app) S 1 500 500 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n");
-    writeFileSync(join(proc, "500/cmdline"), "app\0--x\0");
-    writeFileSync(join(proc, "500/cgroup"), "0::/system.slice/docker-" + "ab".repeat(32) + ".scope\n");
-    writeFileSync(join(proc, "500/environ"), "POD_NAME=pod-a\0");
-    symlinkSync(exe, join(proc, "500/exe"));
-    writeFileSync(join(proc, "1/stat"), "1 (init) S 0 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1 0 0\n");
+    const { proc, exe } = fakeProcTree(d.path, { pid: 500, comm: "app", cmdline: "app\0--x\0", container: "ab".repeat(32), pod: "pod-a" });
     const passwd = join(d.path, "passwd");
     writeFileSync(passwd, "alice:x:1000:1000::/:/bin/sh\n");
     const clock = fakeClock();

@@ -115,7 +115,10 @@ function start(fd: number, size: number, cap: number, maxCredits: number, pollMs
     // A small batch means records are trickling in: let them gather for a while rather than
     // hand over one or two at a time (a batch costs both threads ~30 us in messages, which at
     // a few thousand events/s was most of the agent's CPU). A full batch goes on at once.
-    setTimeout(turn, stopping || n >= FULL_BATCH || bytes >= CHUNK / 2 ? 0 : GATHER_MS);
+    // (A small ring: an eighth of it waiting also counts as full, as it does for the kernel's
+    // wakeup, so a 20 ms wait never risks overflowing it.)
+    const full = n >= FULL_BATCH || bytes >= CHUNK / 2 || bytes >= size / 8;
+    setTimeout(turn, stopping || full ? 0 : GATHER_MS);
   };
   turn();
 }

@@ -7,7 +7,6 @@ const AF_UNIX = "1";
 const latin1 = new TextDecoder("latin1");
 const utf8 = new TextDecoder();
 
-
 /** sun_path bytes → "/path", or "@name" for an abstract name (leading NUL), as ss prints them. */
 export function unixName(b: Uint8Array): string {
   if (b.length === 0) return "";

@@ -6,6 +6,11 @@ import { HDR } from "../layouts.ts";
 
 const FILE_TYPES: Record<number, string> = { 1: "pipe", 12: "socket" };
 
+/** Offsets of the members the derives below read from the record themselves (hidden fields:
+ * the spec entries use the same names, so the BTF layout test checks these). */
+const EXECVE = { stdin_ino: 208, stdout_ino: 216, stdin_type: 224, stdout_type: 228, env: 260 } as const;
+const EXIT_LAST_THREAD = 160;
+
 export const processEvents: EventSpec[] = [
   {
     name: "execve", dt: 59, family: "process", struct: "vigil_execve", size: 264, defaultOn: true,
@@ -19,23 +24,23 @@ export const processEvents: EventSpec[] = [
       fld("tty", 248, "str"),
       fld("stdin", 252, "str", "stdin_path"),
       fld("stdout", 256, "str", "stdout_path"),
-      hid("stdin_type", 224, "u32"),
-      hid("stdout_type", 228, "u32"),
-      hid("stdin_ino", 208, "u64"),
-      hid("stdout_ino", 216, "u64"),
-      hid("env", 260, "str"), // only what detection needs leaves the host, not the environment
+      hid("stdin_type", EXECVE.stdin_type, "u32"),
+      hid("stdout_type", EXECVE.stdout_type, "u32"),
+      hid("stdin_ino", EXECVE.stdin_ino, "u64"),
+      hid("stdout_ino", EXECVE.stdout_ino, "u64"),
+      hid("env", EXECVE.env, "str"), // only what detection needs leaves the host, not the environment
       ...sockFields(184, "peer", 160, "local"),
     ],
     derive(rec, f, ctx) {
       f.argv = argvString(f.argv) || f.filename;
-      const env = rawStr(rec, 260); // the environment block, searched without decoding it
+      const env = rawStr(rec, EXECVE.env); // the environment block, searched without decoding it
       f.ld_preload = envValueIn(env, LD_PRELOAD);
       f.ssh = envValueIn(env, SSH_CONNECTION);
       // a pipe or socket on stdin/stdout has no path: its inode, as /proc/PID/fd shows it
-      const inType = FILE_TYPES[rec.getUint32(224, true)];
-      if (!f.stdin && inType) f.stdin = `${inType}:[${rec.getBigUint64(208, true)}]`;
-      const outType = FILE_TYPES[rec.getUint32(228, true)];
-      if (!f.stdout && outType) f.stdout = `${outType}:[${rec.getBigUint64(216, true)}]`;
+      const inType = FILE_TYPES[rec.getUint32(EXECVE.stdin_type, true)];
+      if (!f.stdin && inType) f.stdin = `${inType}:[${rec.getBigUint64(EXECVE.stdin_ino, true)}]`;
+      const outType = FILE_TYPES[rec.getUint32(EXECVE.stdout_type, true)];
+      if (!f.stdout && outType) f.stdout = `${outType}:[${rec.getBigUint64(EXECVE.stdout_ino, true)}]`;
       if (f.sa_family === "0") f.sa_family = f.dip = f.dport = f.sip = f.sport = "";
       if (f.res === "0") {
         // the header's exe inode is the new image's (read after the exec), so the enricher can
@@ -62,13 +67,13 @@ export const processEvents: EventSpec[] = [
   },
   {
     name: "exit", dt: 60, family: "process", struct: "vigil_exit", size: 168, defaultOn: true,
-    programs: ["vigil_exit_enter"], fields: [fld("code", 152, "i64"), hid("last_thread", 160, "u32")],
+    programs: ["vigil_exit_enter"], fields: [fld("code", 152, "i64"), hid("last_thread", EXIT_LAST_THREAD, "u32")],
     derive: (rec, f, ctx) => exited(rec, f, ctx),
     summary: "a thread's exit(code)",
   },
   {
     name: "exit_group", dt: 231, family: "process", struct: "vigil_exit", size: 168, defaultOn: true,
-    programs: ["vigil_exit_group_enter"], fields: [fld("code", 152, "i64"), hid("last_thread", 160, "u32")],
+    programs: ["vigil_exit_group_enter"], fields: [fld("code", 152, "i64"), hid("last_thread", EXIT_LAST_THREAD, "u32")],
     derive: (rec, f, ctx) => exited(rec, f, ctx),
     summary: "a process's exit_group(code)",
   },
@@ -129,7 +134,7 @@ export function envValueIn(env: Uint8Array, key: Uint8Array): string {
 /** exit_group, or exit of the process's only live thread: the process is gone. The flag is
  * internal (Elkeid's exit events have no such field). */
 function exited(rec: DataView, f: Record<string, string>, ctx: Parameters<NonNullable<EventSpec["derive"]>>[2]): void {
-  if (rec.getUint32(160, true) === 1) ctx.enricher?.onExit(Number(f.tgid));
+  if (rec.getUint32(EXIT_LAST_THREAD, true) === 1) ctx.enricher?.onExit(Number(f.tgid));
 }
 
 const CLONE_THREAD = 0x10000n;

@@ -2,7 +2,8 @@
 // one record's common fields to another, strings decode as UTF-8 whatever the fast path, and
 // counts survive. Layouts come from layouts.ts (checked against BTF by btf-layout.test.ts).
 import { describe, expect, test } from "bun:test";
-import { Decoder, RING_DISCARD, RING_HDR } from "../../src/agent/collector/decode.ts";
+import { Decoder } from "../../src/agent/collector/decode.ts";
+import { RING_DISCARD, RING_HDR } from "../../src/agent/collector/ring-protocol.ts";
 import { BY_NAME } from "../../src/agent/collector/catalog.ts";
 import { HDR } from "../../src/agent/collector/layouts.ts";
 import { envValueIn } from "../../src/agent/collector/events/process.ts";

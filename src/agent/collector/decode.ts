@@ -6,6 +6,7 @@ import type { EventSpec, FieldSpec, DeriveContext } from "./events/types.ts";
 import type { Enricher, EventIdentity } from "./enrich/index.ts";
 import { BY_DT } from "./catalog.ts";
 import { HDR, SOCKADDR, VE_MAX } from "./layouts.ts";
+import { RING_BUSY, RING_DISCARD, RING_HDR } from "./ring-protocol.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: false });
 
@@ -169,11 +170,6 @@ function rootPidNs(): string {
     return "";
   }
 }
-
-/** struct bpf_ringbuf_hdr in front of every record of a batch, and its len bits. */
-export const RING_HDR = 8;
-export const RING_BUSY = 0x80000000;
-export const RING_DISCARD = 0x40000000;
 
 /** The header's bytes that the common fields come from: pid through nodename. */
 const COMMON_FROM = HDR.pid;

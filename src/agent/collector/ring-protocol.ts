@@ -1,4 +1,10 @@
-// Messages between the ring reader Worker (ring-worker.ts) and the main thread (ring-reader.ts).
+// Messages between the ring reader Worker (ring-worker.ts) and the main thread (ring-reader.ts),
+// and the ring's record framing both sides (and the decoder) read.
+
+/** struct bpf_ringbuf_hdr in front of every record (u32 len, u32 pg_off), and its len bits. */
+export const RING_HDR = 8;
+export const RING_BUSY = 0x80000000;
+export const RING_DISCARD = 0x40000000;
 export type WorkerIn =
   | { type: "start"; fd: number; size: number; cap: number; credits: number; pollMs: number }
   /** A batch was consumed; its buffer comes back for reuse (no page faults, no GC churn). */

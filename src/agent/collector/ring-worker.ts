@@ -4,13 +4,10 @@
 // ring_buffer__consume. Protocol: ring-reader.ts.
 import { ptr, toArrayBuffer } from "bun:ffi";
 import { libc, errno, strerror } from "./libc.ts";
+import { RING_BUSY as BUSY, RING_DISCARD as DISCARD, RING_HDR as HDR } from "./ring-protocol.ts";
 import type { WorkerIn, WorkerOut } from "./ring-protocol.ts";
 
 declare const self: Worker;
-
-const BUSY = 0x80000000;
-const DISCARD = 0x40000000;
-const HDR = 8; // struct bpf_ringbuf_hdr: u32 len, u32 pg_off
 /** The largest ring record (MAX_RECORD in bpf/lib/common.h) with its header: a batch stops
  * before one could overflow its chunk. */
 const MAX_SPAN_STEP = 16384 + HDR;

@@ -201,8 +201,7 @@ static __always_inline bool should_trace(__u32 type)
 #define HAVE_UNTRUSTED_LOADS() bpf_core_enum_value_exists(enum bpf_features, BPF_FEAT_RDONLY_CAST_TO_VOID)
 #endif
 
-/* Declared here and in the path/socket headers alike (one translation unit: identical
- * externs merge). */
+/* The kfunc behind typed (as_file, net_as) and untrusted-memory casts in every family. */
 extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym __weak;
 
 /* The struct file * (untyped) in slot fd of the current task's fd table, or NULL. The table

@@ -8,8 +8,7 @@
 
 #include "common.h"
 
-/* Same declaration as lib/process-path.h (one translation unit: identical externs merge). */
-extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym __weak;
+/* A typed, read-only view of a kernel pointer (bpf_rdonly_cast: lib/common.h). */
 #define net_as(type, p) ((type *)bpf_rdonly_cast((void *)(p), bpf_core_type_id_kernel(type)))
 
 #define NET_AF_UNIX 1

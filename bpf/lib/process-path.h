@@ -11,8 +11,6 @@
 
 #include "path.h"
 
-extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym __weak;
-
 #define as_dentry(p) ((struct dentry *)bpf_rdonly_cast((void *)(p), bpf_core_type_id_kernel(struct dentry)))
 #define as_file(p) ((struct file *)bpf_rdonly_cast((void *)(p), bpf_core_type_id_kernel(struct file)))
 #define as_mount(p) ((struct mount *)bpf_rdonly_cast((void *)(p), bpf_core_type_id_kernel(struct mount)))

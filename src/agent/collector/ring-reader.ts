@@ -48,7 +48,7 @@ export class RingReader {
         try {
           await opts.onBatch(new Uint8Array(m.buf, 0, m.bytes), m.records);
         } finally {
-          this.worker.postMessage({ type: "credit", n: 1, buf: m.buf } satisfies WorkerIn, [m.buf]);
+          this.send({ type: "credit", n: 1, buf: m.buf }, [m.buf]);
         }
       } else if (m.type === "error") {
         opts.onError?.(m.message);
@@ -62,8 +62,8 @@ export class RingReader {
     });
   }
 
-  private send(m: WorkerIn): void {
-    this.worker.postMessage(m);
+  private send(m: WorkerIn, transfer: Transferable[] = []): void {
+    this.worker.postMessage(m, transfer);
   }
 
   /** Stop after the current turn; resolves once the Worker has unmapped the ring. */

@@ -37,12 +37,19 @@ describe.skipIf(!canLoadBpf)("the pre-6.17 object (helper-call fallbacks)", () =
     await c.waitFor((e) => e.fields.tgid === String(cat.pid) && e.fields.file === file);
     await c.waitFor((e) => e.fields.tgid === String(bash.pid) && e.event === "connect");
     server.stop(true);
-    expect(c.of(cat.pid, "open").some((e) => e.fields.file === file)).toBe(true);
-    const exec = c.of(cat.pid, "execve")[0];
-    expect(exec.fields.exe_path).toBe(realpathSync(Bun.which("cat")!));
-    const conn = c.of(bash.pid, "connect")[0];
-    expect([conn.fields.dip, conn.fields.dport, conn.fields.sip, conn.fields.res]).toEqual(["127.0.0.1", String(server.port), "127.0.0.1", "0"]);
-    expect(Number(conn.fields.sport)).toBeGreaterThan(0);
-    expect(c.of(bash.pid, "execve")[0].fields.run_path).toBe(dir);
+    try {
+      expect(c.of(cat.pid, "open").some((e) => e.fields.file === file)).toBe(true);
+      const exec = c.of(cat.pid, "execve")[0];
+      expect(exec?.fields.exe_path).toBe(realpathSync(Bun.which("cat")!));
+      const conn = c.of(bash.pid, "connect")[0];
+      expect([conn?.fields.dip, conn?.fields.dport, conn?.fields.sip, conn?.fields.res]).toEqual(["127.0.0.1", String(server.port), "127.0.0.1", "0"]);
+      expect(Number(conn.fields.sport)).toBeGreaterThan(0);
+      expect(c.of(bash.pid, "execve")[0]?.fields.run_path).toBe(dir);
+    } catch (e) {
+      // What these two processes were seen doing: the assertion alone does not say.
+      const seen = [cat.pid, bash.pid].flatMap((p) => c.of(p)).filter((ev) => ev.event !== "open" || ev.fields.file?.startsWith(d.path)).map((ev) => `${ev.event} ${JSON.stringify(ev.fields)}`);
+      console.error(`collected for cat ${cat.pid} and bash ${bash.pid} (dir ${dir}):\n${seen.join("\n")}`);
+      throw e;
+    }
   });
 });

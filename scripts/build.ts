@@ -87,6 +87,19 @@ export function copyLibs(): void {
 }
 
 /**
+ * build/lib/libvigil-accel.so from src/common/native/accel.c: CRC-32C and snappy block decoding
+ * for the AC's hot path (src/common/accel.ts loads it through bun:ffi; both binaries embed it).
+ */
+export async function buildAccel(): Promise<void> {
+  const src = join(root, "src/common/native/accel.c");
+  const out = join(root, "build/lib/libvigil-accel.so");
+  if (existsSync(out) && statSync(out).mtimeMs > Math.max(statSync(src).mtimeMs, statSync(join(root, "scripts/build.ts")).mtimeMs)) return;
+  mkdirSync(join(root, "build/lib"), { recursive: true });
+  step("cc build/lib/libvigil-accel.so");
+  await $`gcc -O2 -Wall -Wextra -Werror -fPIC -shared -o ${out} ${src}`;
+}
+
+/**
  * Generates src/common/gen/proto.{js,d.ts} from proto/*.proto (protobufjs static code: works in
  * a compiled binary, where protobuf.load of a path does not). int64 fields decode as numbers.
  * The output is not committed; every build and the type check start here.
@@ -136,6 +149,7 @@ export async function buildAgentSim(): Promise<void> {
 if (import.meta.main) {
   await genProto();
   if (args.has("--proto-only")) process.exit(0);
+  await buildAccel();
   if (!args.has("--skip-bpf") && !args.has("--server-only")) {
     // --out DIR --only fam1,fam2: a partial object for one family's tests (VIGIL_BPF_OBJECT).
     const out = argValue("--out");

@@ -1,13 +1,28 @@
 // Snappy block decompression (github.com/google/snappy format_description.txt), written for
 // the AC's hot path: every Elkeid batch arrives snappy-compressed. snappyjs copies every byte
-// in a JS loop and allocates twice per block; this decodes into one Buffer of the stated length
-// and copies long literals and matches with set()/copyWithin(). Compression stays snappyjs's
+// in a JS loop and allocates twice per block; this decodes into one Buffer of the stated length,
+// with the native decoder (accel.ts) when it is loaded, else copying long literals and matches
+// with set()/copyWithin(). Compression stays snappyjs's
 // (only tests and the benchmark's baseline compress). Throws on anything malformed.
+
+import { accel, SnappyCode, type Accel } from "./accel.ts";
 
 export class SnappyBlockError extends Error {}
 
-/** Decompress one block; refuses one whose stated length exceeds maxLength. */
+let native: Accel["snappyBlock"] | null | undefined;
+
+/** Decompress one block; refuses one whose stated length exceeds maxLength. The elements are
+ * decoded natively when accel.ts can (same results: test/common/accel.test.ts). */
 export function uncompressBlock(src: Uint8Array, maxLength: number): Buffer {
+  return decodeBlock(src, maxLength, true);
+}
+
+/** The JavaScript implementation only (the fallback; tests compare it with the native one). */
+export function uncompressBlockJs(src: Uint8Array, maxLength: number): Buffer {
+  return decodeBlock(src, maxLength, false);
+}
+
+function decodeBlock(src: Uint8Array, maxLength: number, allowNative: boolean): Buffer {
   // preamble: the uncompressed length as a varint (at most 32 bits)
   let len = 0, shift = 0, ip = 0;
   for (;;) {
@@ -18,9 +33,18 @@ export function uncompressBlock(src: Uint8Array, maxLength: number): Buffer {
     shift += 7;
   }
   if (len > maxLength) throw new SnappyBlockError(`uncompressed length ${len} is over ${maxLength}`);
+  if (len > 0x7fffffff) throw new SnappyBlockError(`uncompressed length ${len} is over 2^31`);
   const out = Buffer.allocUnsafe(len);
-  let op = 0;
   const n = src.length;
+  if (allowNative && ip < n && len > 0) {
+    if (native === undefined) native = accel()?.snappyBlock ?? null;
+    if (native) {
+      const r = native(src.subarray(ip), n - ip, out, len);
+      if (r < 0) throw new SnappyBlockError(SnappyCode[r] ?? `corrupt block (code ${r})`);
+      return out;
+    }
+  }
+  let op = 0;
   while (ip < n) {
     const tag = src[ip++];
     const kind = tag & 3;

@@ -8,3 +8,7 @@ declare module "*.bpf.o" {
   const path: string;
   export default path;
 }
+declare module "*.so" {
+  const path: string;
+  export default path;
+}

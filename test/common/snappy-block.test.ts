@@ -1,9 +1,11 @@
-// Our snappy block decoder against snappyjs (an independent implementation) on data of every
-// compressibility, and on corrupt blocks: each must throw SnappyBlockError, never misdecode.
+// Our snappy block decoders (native through accel.ts, and the JavaScript fallback) against
+// snappyjs (an independent implementation) on data of every compressibility, and on corrupt
+// blocks: each must throw SnappyBlockError, never misdecode, and the two must agree.
 import { test, expect, describe } from "bun:test";
 // @ts-ignore snappyjs ships no types
 import * as snappy from "snappyjs";
-import { uncompressBlock, SnappyBlockError } from "../../src/common/snappy-block.ts";
+import { uncompressBlock as nativeOrJs, uncompressBlockJs, SnappyBlockError } from "../../src/common/snappy-block.ts";
+import { accelStatus } from "../../src/common/accel.ts";
 import { decodeFramed, encodeFramed } from "../../src/common/snappy-framed.ts";
 
 let seed = 7;
@@ -20,7 +22,12 @@ function sample(len: number): Buffer {
   return b;
 }
 
-describe("snappy block decoder", () => {
+test("the native decoder is the one in use (built by scripts/build)", () => {
+  expect(accelStatus()).toStartWith("native");
+});
+
+for (const [impl, uncompressBlock] of [["native", nativeOrJs], ["JavaScript", uncompressBlockJs]] as const)
+describe(`snappy block decoder (${impl})`, () => {
   test("decodes exactly what snappyjs compresses, at every size and compressibility", () => {
     for (const len of [0, 1, 15, 16, 17, 59, 60, 61, 255, 256, 1000, 4096, 65536, 70_000, 300_000]) {
       for (let k = 0; k < 3; k++) {
@@ -64,4 +71,26 @@ describe("snappy block decoder", () => {
       }
     }
   });
+});
+
+test("native and JavaScript decoders agree on 3,000 corrupted blocks: the same bytes or both an error", () => {
+  const outcome = (f: typeof nativeOrJs, b: Buffer) => {
+    try {
+      return f(b, 1 << 20).toString("hex");
+    } catch (e) {
+      expect(e).toBeInstanceOf(SnappyBlockError);
+      return "error";
+    }
+  };
+  let errors = 0;
+  for (let i = 0; i < 3000; i++) {
+    const good = Buffer.from(snappy.compress(sample(1 + rnd(3000))));
+    const c = Buffer.from(good);
+    for (let k = 1 + rnd(3); k > 0; k--) c[rnd(c.length)] ^= 1 + rnd(255);
+    const cut = rnd(4) === 0 ? c.subarray(0, rnd(c.length)) : c;
+    const js = outcome(uncompressBlockJs, cut);
+    expect(outcome(nativeOrJs, cut)).toBe(js);
+    if (js === "error") errors++;
+  }
+  expect(errors).toBeGreaterThan(1000); // the corruption did reach the decoders' checks
 });

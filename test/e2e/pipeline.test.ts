@@ -20,6 +20,8 @@ describe.skipIf(!canLoadBpf || !haveBinaries)("agent → AC → store", () => {
     const server = spawn([serverBinary, "--data-dir", data, "--listen", "127.0.0.1", "--sd-port", String(sd), "--ac-port", String(ac), "--ac-http-port", String(acHttp), "--manager-port", String(mgr)]);
     procs.push(server);
     expect(await waitHttp(`http://127.0.0.1:${acHttp}/ping`), server.output()).toBe(true);
+    // the compiled server loaded its embedded native library (CRC-32C, snappy) from /$bunfs
+    expect(await (await fetch(`http://127.0.0.1:${acHttp}/metrics`)).text(), server.output()).toContain("\nvigil_native_accel 1\n");
 
     const agentId = `e2e-${process.pid}-${Date.now()}`;
     const agent = spawn([agentBinary, "run", "--sd", `http://127.0.0.1:${sd}`, "--certs", join(data, "certs"), "--data-dir", join(dir.path, "agent"), "--agent-id", agentId]);

@@ -1,9 +1,9 @@
 // The libbpf and libc bindings (bun:ffi). libbpf, libelf and zlib are embedded in the binary
 // and loaded from memfds, dependencies first, so glibc matches libbpf's DT_NEEDED entries by
 // soname and the host needs none of them installed.
-import { dlopen, FFIType, ptr } from "bun:ffi";
+import { dlopen, FFIType, ptr, read } from "bun:ffi";
+import { memfdLibrary as memfd } from "../../common/native-lib.ts";
 import { libc, errno, strerror, errnoName } from "./libc.ts";
-import { readFileSync, writeSync } from "node:fs";
 import libzPath from "../../../build/lib/libz.so.1" with { type: "file" };
 import libelfPath from "../../../build/lib/libelf.so.1" with { type: "file" };
 import libbpfPath from "../../../build/lib/libbpf.so.1" with { type: "file" };
@@ -41,14 +41,7 @@ const libbpfSymbols = {
 
 export type Libbpf = ReturnType<typeof openLibbpf>;
 
-function memfdLibrary(path: string, name: string): string {
-  const bytes = readFileSync(path);
-  const fd = libc().memfd_create(ptr(Buffer.from(`${name}\0`)), 1 /* MFD_CLOEXEC */);
-  if (fd < 0) throw new Error(`memfd_create for ${name} failed: ${strerror(errno())}`);
-  let off = 0;
-  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-  return `/proc/self/fd/${fd}`;
-}
+const memfdLibrary = (path: string, name: string) => memfd({ dlopen, ptr, read }, path, name);
 
 function openLibbpf() {
   // Order matters: each library's dependencies must already be loaded.

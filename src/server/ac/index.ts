@@ -11,6 +11,7 @@ import { TransferService, FileExtService } from "../../common/grpc-services.ts";
 import { MAX_MESSAGE_BYTES } from "../../common/wire.ts";
 import { serveHttp } from "../../common/http-serve.ts";
 import type { Logger } from "../../common/log.ts";
+import { accelStatus } from "../../common/accel.ts";
 import type { BatchListener, Sink } from "../sink.ts";
 import type { RoleHandle } from "../role.ts";
 import { startGrpcServer, Status, type GrpcMethod, type GrpcServer } from "./h2/grpc.ts";
@@ -198,7 +199,7 @@ export async function startAc(o: AcOptions): Promise<AcHandle> {
   const sd = o.sdUrls?.length
     ? startSdRegistration({ sdUrls: o.sdUrls, secret: o.secret, ip: o.advertiseHost ?? defaultAdvertise(o.listen), grpcPort, httpPort: http.port, intervalMs: o.registerIntervalMs ?? 30_000, weight: () => conns.size, metrics, log })
     : undefined;
-  log.info("AC serving", { grpc: hostPort(o.listen, grpcPort), http: hostPort(o.listen, http.port), sink: o.sink.name, sd: o.sdUrls?.join(",") ?? "", manager: o.managerUrls?.join(",") ?? "" });
+  log.info("AC serving", { grpc: hostPort(o.listen, grpcPort), http: hostPort(o.listen, http.port), sink: o.sink.name, sd: o.sdUrls?.join(",") ?? "", manager: o.managerUrls?.join(",") ?? "", crc_snappy: accelStatus() });
 
   let stopping: Promise<void> | undefined;
   return {

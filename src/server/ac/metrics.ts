@@ -4,6 +4,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { BY_DT } from "../../agent/collector/catalog.ts";
 import { DataType } from "../../common/wire.ts";
+import { accel } from "../../common/accel.ts";
 
 /** Why a connection, stream or message was refused (the `reason` label). */
 export const RejectReason = {
@@ -61,6 +62,10 @@ export class AcMetrics {
       this.memory.set({ kind: "js_heap_total" }, m.heapTotal);
       this.memory.set({ kind: "external" }, m.external);
     },
+  });
+  readonly nativeAccel: Gauge = new Gauge({
+    name: "vigil_native_accel", help: "1 when CRC-32C and snappy decoding run natively (libvigil-accel), 0 on the JavaScript fallback", registers: [this.registry],
+    collect: (): void => this.nativeAccel.set(accel() ? 1 : 0),
   });
   readonly loopLag = new Histogram({ name: "vigil_ac_event_loop_lag_seconds", help: "event-loop lag: how late a 100 ms timer fires", buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
   readonly loopLagMax: Gauge = new Gauge({

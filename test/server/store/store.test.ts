@@ -1,9 +1,9 @@
 // The embedded event store: durable group commit, query filters, torn-tail recovery after a
 // crash, retention by age and by size, the directory lock, bad input.
 import { test, expect, describe } from "bun:test";
-import { appendFileSync, readdirSync, statSync, truncateSync, writeFileSync, openSync, writeSync, closeSync } from "node:fs";
+import { appendFileSync, readdirSync, statSync, truncateSync, writeFileSync, openSync, writeSync, closeSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { tempDir } from "../../harness.ts";
+import { isRoot, tempDir } from "../../harness.ts";
 import { openEventStore } from "../../../src/server/store/index.ts";
 import { listSegments } from "../../../src/server/store/segment.ts";
 import { encodePayload } from "../../../src/common/proto.ts";
@@ -154,5 +154,46 @@ describe("event store", () => {
     expect(store.stats().queryCorrupt).toBe(1);
     await store.close();
     expect(readdirSync(d.path)).not.toContain("LOCK");
+  });
+
+  test.skipIf(!isRoot)("a full disk (tiny tmpfs): the write is refused with ENOSPC, acked batches stay whole, writes resume once there is room", async () => {
+    using d = tempDir();
+    const mnt = join(d.path, "tiny");
+    mkdirSync(mnt);
+    expect(Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt]).exitCode).toBe(0);
+    try {
+      const dir = join(mnt, "events");
+      const store = await openEventStore({ dir, retentionMs: DAY, maxBytes: 1 << 30, segmentBytes: 64 << 20, log });
+      const pad = "p".repeat(2000);
+      let acked = 0;
+      let refusal: Error | undefined;
+      for (let i = 0; i < 200 && !refusal; i++) {
+        try {
+          await store.write(makeBatch({ seq: i + 1, n: 10, first: i * 10, fields: { pad } })); // ~20 KB
+          acked = i + 1;
+        } catch (e) {
+          refusal = e as Error;
+        }
+      }
+      expect(refusal?.message).toMatch(/^event store write failed: .*ENOSPC/);
+      expect(acked).toBeGreaterThan(3);
+      expect(store.stats().writeErrors).toBe(1);
+      const ns = async () => (await store.query({ limit: 100_000 })).map((e) => Number(e.fields.n));
+      expect(await ns()).toEqual(Array.from({ length: acked * 10 }, (_, i) => i)); // every acked record, nothing of the refused one
+      expect(store.stats().queryCorrupt).toBe(0);
+      // room again: the refused batch (the agent replays it) and a new one are stored after the others
+      expect(Bun.spawnSync(["mount", "-o", "remount,size=8m", mnt]).exitCode).toBe(0);
+      await store.write(makeBatch({ seq: acked + 1, n: 10, first: acked * 10, fields: { pad } }));
+      await store.write(makeBatch({ seq: acked + 2, n: 10, first: acked * 10 + 10, fields: { pad } }));
+      expect(await ns()).toEqual(Array.from({ length: (acked + 2) * 10 }, (_, i) => i));
+      await store.close();
+      // and a restart finds exactly the same, no torn tail to cut
+      const again = await openEventStore({ dir, retentionMs: DAY, maxBytes: 1 << 30, log });
+      expect((await again.query({ limit: 100_000 })).length).toBe((acked + 2) * 10);
+      expect(again.stats().tornBytesTruncated).toBe(0);
+      await again.close();
+    } finally {
+      Bun.spawnSync(["umount", "-l", mnt]);
+    }
   });
 });

@@ -4,7 +4,7 @@
 // A torn tail left by a crash is truncated on open. Each segment has an index (segment-index.ts):
 // in memory while it is active, saved next to it when sealed (index-files.ts), rebuilt on open
 // when missing or stale, removed with it by retention. Runs on Bun and Node.js (node:fs only).
-import { mkdirSync, openSync, closeSync, writeSync, fsyncSync, ftruncateSync, statSync, unlinkSync, fdatasync as fsFdatasync, writev as fsWritev } from "node:fs";
+import { mkdirSync, openSync, closeSync, writeSync, writevSync, fsyncSync, ftruncateSync, statSync, unlinkSync, fdatasync as fsFdatasync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../../common/log.ts";
 import type { AgentBatch, Sink } from "../sink.ts";
@@ -105,37 +105,29 @@ function fsyncDir(dir: string): void {
   }
 }
 
-const whole = (b: Buffer): { parts: Buffer[]; length: number } => ({ parts: [b], length: b.length });
-
-const writev = (fd: number, bufs: Buffer[], position: number) =>
-  new Promise<number>((resolve, reject) => fsWritev(fd, bufs, position, (e, n) => (e ? reject(e) : resolve(n))));
-
-/** bufs without their first `skip` bytes (what a short write left) */
-function after(bufs: Buffer[], skip: number): Buffer[] {
-  let i = 0;
-  while (i < bufs.length && skip >= bufs[i].length) skip -= bufs[i++].length;
-  const rest = bufs.slice(i);
-  if (rest.length > 0 && skip > 0) rest[0] = rest[0].subarray(skip);
-  return rest;
+/**
+ * Write buf at position, synchronously: one pwrite of a group commit into the page cache costs
+ * tens of µs, while Bun's callback fs.write (a thread-pool round trip per call) showed up as
+ * about 13% of the AC's main thread under load. The fdatasync stays asynchronous. Measured again
+ * with fs.writev (callback) per group commit: the copy into the page cache is ~5% of the main
+ * thread (perf), but at 10,000 agents the async writev made the durable rate fall from ~102k to
+ * 53k records/s with event-loop lag near 1 s: keep it synchronous.
+ */
+function writeAll(fd: number, buf: Buffer, position: number): void {
+  for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off, position + off);
 }
 
-/**
- * The group's buffers at position with pwritev (no concatenated copy), 1,024 at a time
- * (IOV_MAX), in the thread pool: copying ~25 MB/s into the page cache on the AC's main thread
- * was ~5% of it at 100k records/s (perf: copy_folio_from_iter_atomic, page zeroing). One round
- * trip per group commit, not per batch. Short writes continue where they stopped.
- */
-async function writeGroup(fd: number, bufs: Buffer[], position: number): Promise<number> {
+const whole = (b: Buffer): { parts: Buffer[]; length: number } => ({ parts: [b], length: b.length });
+
+/** writeAll of the group's buffers with pwritev (no concatenated copy), 1,024 at a time (IOV_MAX). */
+function writeGroup(fd: number, bufs: Buffer[], position: number): number {
   let off = 0;
   for (let i = 0; i < bufs.length; i += 1024) {
     const slice = bufs.length <= 1024 ? bufs : bufs.slice(i, i + 1024);
     let want = 0;
     for (const b of slice) want += b.length;
-    for (let done = 0; done < want; ) {
-      const n = await writev(fd, done === 0 ? slice : after(slice, done), position + off + done);
-      if (n <= 0) throw new Error(`pwritev wrote ${n} bytes`);
-      done += n;
-    }
+    const n = writevSync(fd, slice, position + off);
+    if (n < want) writeAll(fd, Buffer.concat(slice).subarray(n), position + off + n); // short write: the rest
     off += want;
   }
   return off;
@@ -266,7 +258,7 @@ class SegmentStore implements EventStore {
       const seg = this.active;
       try {
         const start = seg.size;
-        const bytes = await writeGroup(seg.fd, group.length === 1 ? group[0].parts : group.flatMap((p) => p.parts), start);
+        const bytes = writeGroup(seg.fd, group.length === 1 ? group[0].parts : group.flatMap((p) => p.parts), start);
         seg.size += bytes;
         await fdatasync(seg.fd);
         if (this.sealed) {

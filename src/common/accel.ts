@@ -10,9 +10,9 @@ import { memfdLibrary, type Ffi } from "./native-lib.ts";
 export interface Accel {
   /** CRC-32C of b continuing prev (crc32c.ts's crc32c(b, prev)); b must not be empty */
   crc32c(prev: number, b: Uint8Array, n: number): number;
-  /** decode the tagged elements src (a block after its preamble, not empty) into all of dst;
-   * returns dst.length or a negative SnappyCode */
-  snappyBlock(src: Uint8Array, n: number, dst: Uint8Array, len: number): number;
+  /** decode the tagged elements src[start, n) (a block after its preamble, not empty) into all
+   * of dst; returns dst.length or a negative SnappyCode */
+  snappyBlock(src: Uint8Array, start: number, n: number, dst: Uint8Array, len: number): number;
 }
 
 /** vigil_snappy_block's error codes */
@@ -42,7 +42,7 @@ function load(): Accel | null {
     const ffi = require("bun:ffi") as Ffi & Pick<typeof import("bun:ffi"), "FFIType">;
     const lib = ffi.dlopen(memfdLibrary(ffi, accelPath, "vigil-accel.so"), {
       vigil_crc32c: { args: ["u32", "ptr", "u32"], returns: "u32" },
-      vigil_snappy_block: { args: ["ptr", "u32", "ptr", "u32"], returns: "i32" },
+      vigil_snappy_block: { args: ["ptr", "u32", "u32", "ptr", "u32"], returns: "i32" },
     }).symbols;
     status = "native (libvigil-accel)";
     return {

@@ -42,3 +42,10 @@ export function crc32cJs(b: Uint8Array, prev = 0): number {
   for (; i < n; i++) c = T[(c ^ b[i]) & 0xff] ^ (c >>> 8);
   return (c ^ -1) >>> 0;
 }
+
+/** CRC-32C of b[start, end) continuing prev, for a few bytes inside a larger buffer (no view). */
+export function crc32cRange(b: Uint8Array, start: number, end: number, prev = 0): number {
+  let c = prev ^ -1;
+  for (let i = start; i < end; i++) c = T[(c ^ b[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}

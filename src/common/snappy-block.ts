@@ -13,20 +13,22 @@ let native: Accel["snappyBlock"] | null | undefined;
 
 /** Decompress one block; refuses one whose stated length exceeds maxLength. The elements are
  * decoded natively when accel.ts can (same results: test/common/accel.test.ts). */
-export function uncompressBlock(src: Uint8Array, maxLength: number): Buffer {
-  return decodeBlock(src, maxLength, true);
+export function uncompressBlock(src: Uint8Array, maxLength: number, start = 0, end = src.length): Buffer {
+  return decodeBlock(src, start, end, maxLength, true);
 }
 
 /** The JavaScript implementation only (the fallback; tests compare it with the native one). */
-export function uncompressBlockJs(src: Uint8Array, maxLength: number): Buffer {
-  return decodeBlock(src, maxLength, false);
+export function uncompressBlockJs(src: Uint8Array, maxLength: number, start = 0, end = src.length): Buffer {
+  return decodeBlock(src, start, end, maxLength, false);
 }
 
-function decodeBlock(src: Uint8Array, maxLength: number, allowNative: boolean): Buffer {
+/** the block is src[start, end) (a range, not a view: the AC decodes chunks in place) */
+function decodeBlock(src: Uint8Array, start: number, end: number, maxLength: number, allowNative: boolean): Buffer {
+  if (start < 0 || end > src.length || start > end) throw new RangeError(`block range [${start}, ${end}) is outside ${src.length} bytes`);
   // preamble: the uncompressed length as a varint (at most 32 bits)
-  let len = 0, shift = 0, ip = 0;
+  let len = 0, shift = 0, ip = start;
   for (;;) {
-    if (ip >= src.length || shift > 28) throw new SnappyBlockError("bad length preamble");
+    if (ip >= end || shift > 28) throw new SnappyBlockError("bad length preamble");
     const c = src[ip++];
     len += (c & 0x7f) * 2 ** shift;
     if (c < 0x80) break;
@@ -35,11 +37,11 @@ function decodeBlock(src: Uint8Array, maxLength: number, allowNative: boolean): 
   if (len > maxLength) throw new SnappyBlockError(`uncompressed length ${len} is over ${maxLength}`);
   if (len > 0x7fffffff) throw new SnappyBlockError(`uncompressed length ${len} is over 2^31`);
   const out = Buffer.allocUnsafe(len);
-  const n = src.length;
+  const n = end;
   if (allowNative && ip < n && len > 0) {
     if (native === undefined) native = accel()?.snappyBlock ?? null;
     if (native) {
-      const r = native(src.subarray(ip), n - ip, out, len);
+      const r = native(src, ip, n, out, len);
       if (r < 0) throw new SnappyBlockError(SnappyCode[r] ?? `corrupt block (code ${r})`);
       return out;
     }

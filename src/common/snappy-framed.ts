@@ -35,26 +35,27 @@ export function decodeFramed(input: Uint8Array, maxBytes: number): Buffer {
     const start = pos + 4;
     const end = start + len;
     if (end > input.length) throw new SnappyFrameError(`chunk of ${len} bytes runs past the end`);
-    const body = input.subarray(start, end);
     pos = end;
     if (type === 0xff) {
-      if (len !== 6 || Buffer.compare(Buffer.from(body), STREAM_ID.subarray(4)) !== 0) throw new SnappyFrameError("bad stream identifier");
+      let same = len === 6;
+      for (let i = 0; same && i < 6; i++) same = input[start + i] === STREAM_ID[4 + i];
+      if (!same) throw new SnappyFrameError("bad stream identifier");
       sawId = true;
       continue;
     }
     if (!sawId) throw new SnappyFrameError("missing stream identifier");
     if (type === 0x00 || type === 0x01) {
       if (len < 4) throw new SnappyFrameError("data chunk shorter than its checksum");
-      const want = (body[0] | (body[1] << 8) | (body[2] << 16) | (body[3] << 24)) >>> 0;
+      const want = (input[start] | (input[start + 1] << 8) | (input[start + 2] << 16) | (input[start + 3] << 24)) >>> 0;
       let data: Buffer;
       if (type === 0x00) {
         try {
-          data = uncompressBlock(body.subarray(4), MAX_CHUNK_DATA); // the total limit is checked below
+          data = uncompressBlock(input, MAX_CHUNK_DATA, start + 4, end); // the total limit is checked below
         } catch (e) {
           throw new SnappyFrameError(`corrupt compressed chunk (${(e as Error).message})`);
         }
       } else {
-        data = Buffer.from(body.subarray(4));
+        data = Buffer.from(input.subarray(start + 4, end));
         if (data.length > MAX_CHUNK_DATA) throw new SnappyFrameError("uncompressed chunk over 65536 bytes");
       }
       if (masked(data) !== want) throw new SnappyFrameError("checksum mismatch");

@@ -94,3 +94,15 @@ test("native and JavaScript decoders agree on 3,000 corrupted blocks: the same b
   }
   expect(errors).toBeGreaterThan(1000); // the corruption did reach the decoders' checks
 });
+
+test("a block given as a range of a larger buffer decodes the same, by both; the bytes around it are not read", () => {
+  const d = sample(4000);
+  const c = Buffer.from(snappy.compress(d));
+  // garbage that would be a literal running past the stated length, on both sides
+  const framed = Buffer.concat([Buffer.alloc(7, 0xf0), c, Buffer.alloc(9, 0xf0)]);
+  for (const f of [nativeOrJs, uncompressBlockJs]) {
+    expect(f(framed, 1 << 20, 7, 7 + c.length).equals(d)).toBe(true);
+    expect(() => f(framed, 1 << 20, 7, 7 + c.length + 1)).toThrow(SnappyBlockError);
+    expect(() => f(framed, 1 << 20, 7, framed.length + 1)).toThrow(RangeError);
+  }
+});

@@ -59,12 +59,12 @@ enum {
 	SNAPPY_SHORT = -6,
 };
 
-/* Decode the tagged elements src[0..n) (the block after its length preamble) into exactly
+/* Decode the tagged elements src[start..n) (the block after its length preamble) into exactly
  * len bytes at dst (len < 2^31). Returns len, or a negative error code; never reads outside
  * src[0..n) nor writes outside dst[0..len). */
-int32_t vigil_snappy_block(const uint8_t *src, uint32_t n, uint8_t *dst, uint32_t len)
+int32_t vigil_snappy_block(const uint8_t *src, uint32_t start, uint32_t n, uint8_t *dst, uint32_t len)
 {
-	uint64_t ip = 0, op = 0;
+	uint64_t ip = start, op = 0;
 	while (ip < n) {
 		uint8_t tag = src[ip++];
 		uint64_t l, off;

@@ -14,7 +14,7 @@ import type { Logger } from "../../common/log.ts";
 import { accelStatus } from "../../common/accel.ts";
 import type { BatchListener, Sink } from "../sink.ts";
 import type { RoleHandle } from "../role.ts";
-import { startGrpcServer, Status, type GrpcMethod, type GrpcServer } from "./h2/grpc.ts";
+import { startGrpcServer, Status, type DecodeMemo, type GrpcMethod, type GrpcServer } from "./h2/grpc.ts";
 import { AcMetrics, RejectReason } from "./metrics.ts";
 import { Connections } from "./connections.ts";
 import { transferHandler } from "./transfer.ts";
@@ -97,10 +97,10 @@ function defaultAdvertise(listen: string): string {
 }
 
 /** Wrap a deserializer so protobuf that does not parse is counted. */
-function counting<T>(deserialize: (b: Buffer) => T, metrics: AcMetrics, log: Logger, what: string): (b: Buffer) => T {
-  return function deserializeCounted(b: Buffer): T {
+function counting<T>(deserialize: (b: Buffer, memo: DecodeMemo) => T, metrics: AcMetrics, log: Logger, what: string): (b: Buffer, memo: DecodeMemo) => T {
+  return function deserializeCounted(b: Buffer, memo: DecodeMemo): T {
     try {
-      return deserialize(b);
+      return deserialize(b, memo);
     } catch (e) {
       metrics.reject(RejectReason.Malformed);
       log.warn("refused a message that is not valid protobuf", { message: what, bytes: b.length, error: e as Error });

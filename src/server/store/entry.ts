@@ -5,7 +5,7 @@
 // agent_id appended when the message did not carry it (protobuf: the last value of a field wins).
 import { grpc } from "../../common/proto.ts";
 import type { AgentBatch } from "../sink.ts";
-import { crc32c } from "../../common/crc32c.ts";
+import { crc32c, crc32cRange } from "../../common/crc32c.ts";
 import { FRAME_HEADER_BYTES } from "./segment.ts";
 
 export const ENTRY_VERSION = 1;
@@ -52,7 +52,7 @@ export function frameWireParts(b: WireBatch): { parts: Buffer[]; length: number 
   head.writeDoubleLE(b.receivedAt, o + 1);
   const wire = Buffer.isBuffer(b.wire) ? b.wire : Buffer.from(b.wire.buffer, b.wire.byteOffset, b.wire.length);
   const parts = [head, wire];
-  let crc = crc32c(wire, crc32c(head.subarray(o)));
+  let crc = crc32c(wire, crc32cRange(head, o, o + HEADER));
   let bodyLen = HEADER + wire.length;
   if (!b.wireHasAgentId) {
     const id = Buffer.from(b.agentId, "utf8");

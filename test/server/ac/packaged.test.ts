@@ -43,5 +43,28 @@ describe("scanPackagedData", () => {
     const wire = msg();
     expect(() => scanPackagedData(wire.subarray(0, wire.length - 3))).toThrow();
     expect(() => scanPackagedData(Buffer.from([0x0f]))).toThrow(); // wire type 7
+    // a string field whose length runs past the message (protobufjs's string() would cut it short)
+    expect(() => scanPackagedData(Buffer.from([0x3a, 0x05, 0x68, 0x6f]))).toThrow(RangeError);
+  });
+
+  test("a stream's memo: repeated identity strings are the same objects; any changed byte is read anew", () => {
+    const memo = {};
+    const a = scanPackagedData(msg(), memo);
+    const b = scanPackagedData(msg(), memo);
+    expect(b.agentId).toBe("a-1");
+    expect(Object.is(a.agentId, b.agentId) && Object.is(a.intranetIpv4[1], b.intranetIpv4[1])).toBe(true);
+    // same lengths, one byte different; fields in another order; a multi-byte UTF-8 name; fewer addresses
+    const c = scanPackagedData(msg({ hostname: "hosu", version: "1.2.4", intranetIpv4: ["10.0.0.9"] }), memo);
+    expect([c.agentId, c.hostname, c.version, c.intranetIpv4, c.extranetIpv4, c.intranetIpv6]).toEqual(["a-1", "hosu", "1.2.4", ["10.0.0.9"], ["1.2.3.4"], ["fe80::1"]]);
+    const reordered = Buffer.from(grpc.PackagedData.encode({ hostname: "a-1", agentId: "host" }).finish());
+    const d = scanPackagedData(reordered, memo);
+    expect([d.agentId, d.hostname]).toEqual(["host", "a-1"]);
+    const e = scanPackagedData(msg({ hostname: "höst-名前" }), memo);
+    expect(e.hostname).toBe("höst-名前");
+    expect(scanPackagedData(msg({ hostname: "höst-名前" }), memo).hostname).toBe("höst-名前");
+    // every field equal to a fresh decode after all of that
+    const f = scanPackagedData(msg(), memo);
+    const ref = grpc.PackagedData.decode(msg());
+    for (const k of ["agentId", "hostname", "version", "product", "intranetIpv4", "extranetIpv4", "intranetIpv6", "extranetIpv6"] as const) expect(f[k]).toEqual(ref[k]);
   });
 });

@@ -24,9 +24,15 @@ export interface GrpcMethod {
   path: string;
   /** false: one response message then status (client streaming); true: a response stream */
   responseStream: boolean;
-  decode(b: Buffer): unknown;
+  /** memo: a slot the decoder may keep per-stream state in (the same object for each message of a call) */
+  decode(b: Buffer, memo: DecodeMemo): unknown;
   encode(m: any): Uint8Array;
   handler(call: ServerCall): void;
+}
+
+/** Per-call state a method's decoder keeps between messages (packaged.ts: the identity strings). */
+export interface DecodeMemo {
+  decodeMemo?: unknown;
 }
 
 export interface CallObserver {
@@ -50,9 +56,10 @@ function statusFields(code: number, details: string): [string, string][] {
   return f;
 }
 
-export class ServerCall extends EventEmitter implements StreamListener {
+export class ServerCall extends EventEmitter implements StreamListener, DecodeMemo {
   readonly peer: string;
   cancelled = false;
+  decodeMemo?: unknown;
   private done = false;
   private paused = false;
   /** bytes received while paused, credited to the peer on resume */
@@ -197,7 +204,7 @@ export class ServerCall extends EventEmitter implements StreamListener {
       } else return this.refuse(Status.INTERNAL, `Message has an invalid compressed flag ${flag}`);
       let req: unknown;
       try {
-        req = this.method.decode(msg);
+        req = this.method.decode(msg, this);
       } catch (e) {
         return this.refuse(Status.INTERNAL, `Failed to parse request: ${(e as Error).message}`);
       }

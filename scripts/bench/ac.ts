@@ -145,8 +145,13 @@ async function main() {
   const s = Bun.spawn([sim, "-ac", `localhost:${ready.ac_grpc_port}`, "-ca", join(certs, "ca.crt"), "-cert", join(certs, "agent.crt"), "-key", join(certs, "agent.key"),
     "-agents", String(agents), "-rate", String(rate), "-duration", `${simSeconds}s`, "-ramp", `${ramp}s`, "-drain", "10s", "-batch-interval", `${batchIntervalMs}ms`,
     "-compress", opt.compress!, "-transport", opt["sim-transport"]!, "-seq", "-records-field-seq", "-id-prefix", "bench", ...(process.env.BENCH_SIM_ARGS ?? "").split(" ").filter(Boolean)],
-    // GOGC: the simulator shares the 2 cores with the server; less GC leaves more for the server
-    { stdout: "pipe", stderr: "pipe", env: { ...process.env, GOGC: process.env.GOGC ?? "400" } });
+    // The simulator stands in for 10,000 remote hosts but shares the 2 cores with the server: its
+    // garbage collector took both cores for a second every ~10 s at GOGC=400 (simulator CPU
+    // 105-126%, the AC's main thread waiting for a CPU 23-42% of those seconds); GOGC=1000 makes
+    // the collections rarer. GOMAXPROCS=1 kept it to one core, but then commands waited in the
+    // simulator itself and its measured fan-out p99 rose past 1 s. Both can be set from the
+    // environment.
+    { stdout: "pipe", stderr: "pipe", env: { ...process.env, GOGC: process.env.GOGC ?? "1000" } });
   procs.push(s);
   const simStart = Date.now();
   const progress: { t: number; acked: number; totalSent: number; totalAcked: number }[] = [];

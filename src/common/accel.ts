@@ -1,9 +1,10 @@
 // Native fast paths for CRC-32C and snappy block decoding (src/common/native/accel.c, built by
-// scripts/build into build/lib and embedded), through bun:ffi. On the AC they take ~10 µs off
-// each Elkeid batch (CRC twice and one block). crc32c.ts and snappy-block.ts call them and keep
-// their JavaScript versions as the fallback, used when this returns null: under Node.js (no
-// bun:ffi), with VIGIL_NO_NATIVE=1, or when the library cannot be loaded (the reason is in
-// accelStatus()). Both paths give the same results (test/common/accel.test.ts).
+// scripts/build into build/lib and embedded), through bun:ffi. On the AC they take ~7 µs off
+// each ~3 KB Elkeid batch (CRC twice and one block). crc32c.ts and snappy-block.ts call them
+// and keep their JavaScript versions as the fallback, used when this returns null: under
+// Node.js (no bun:ffi), with VIGIL_NO_NATIVE=1, or when the library cannot be loaded (the
+// reason is in accelStatus()). Both give the same results (test/common/crc32c.test.ts,
+// test/common/snappy-block.test.ts).
 import accelPath from "../../build/lib/libvigil-accel.so" with { type: "file" };
 import { memfdLibrary, type Ffi } from "./native-lib.ts";
 
@@ -39,7 +40,7 @@ function load(): Accel | null {
   }
   try {
     // required here, not imported: this module is also bundled for Node.js
-    const ffi = require("bun:ffi") as Ffi & Pick<typeof import("bun:ffi"), "FFIType">;
+    const ffi = require("bun:ffi") as Ffi;
     const lib = ffi.dlopen(memfdLibrary(ffi, accelPath, "vigil-accel.so"), {
       vigil_crc32c: { args: ["u32", "ptr", "u32"], returns: "u32" },
       vigil_snappy_block: { args: ["ptr", "u32", "u32", "ptr", "u32"], returns: "i32" },

@@ -12,7 +12,7 @@ export class SnappyBlockError extends Error {}
 let native: Accel["snappyBlock"] | null | undefined;
 
 /** Decompress one block; refuses one whose stated length exceeds maxLength. The elements are
- * decoded natively when accel.ts can (same results: test/common/accel.test.ts). */
+ * decoded natively when accel.ts can (same results: test/common/snappy-block.test.ts). */
 export function uncompressBlock(src: Uint8Array, maxLength: number, start = 0, end = src.length): Buffer {
   return decodeBlock(src, start, end, maxLength, true);
 }

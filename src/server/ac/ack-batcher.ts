@@ -32,11 +32,10 @@ export class AckBatcher {
   }
 
   private slot(t: AckTarget): Map<AckTarget, number> {
-    const k = t as unknown as Record<symbol, number | undefined>;
-    let i = k[this.slotKey];
+    let i = this.slotOf(t);
     if (i === undefined) {
       i = this.nextSlot++ % SLOTS;
-      k[this.slotKey] = i;
+      (t as unknown as Record<symbol, number>)[this.slotKey] = i;
     }
     return this.slots[i];
   }

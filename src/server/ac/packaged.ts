@@ -8,6 +8,7 @@ import "../../common/protobuf-numbers.ts"; // 64-bit integers as numbers, before
 import { grpc } from "../../common/proto.ts";
 import { DataType } from "../../common/wire.ts";
 import type { AgentIdentity } from "../../common/agent-identity.ts";
+import type { DecodeMemo } from "./h2/grpc.ts";
 
 const WIRE_VARINT = 0;
 const WIRE_LEN = 2;
@@ -90,6 +91,9 @@ class IdentityMemo {
   /** by occurrence in the message: [field, bytes, string] */
   private readonly seen: (readonly [number, Uint8Array, string])[] = [];
 
+  /** keep: false for a one-off scan (no stream): strings are decoded and nothing is kept */
+  constructor(private readonly keep: boolean) {}
+
   read(r: $protobuf.Reader, field: number, k: number): string {
     const len = r.uint32();
     const start = r.pos;
@@ -104,20 +108,19 @@ class IdentityMemo {
       while (i < len && buf[start + i] === b[i]) i++;
       if (i === len) return m[2];
     }
-    const view = buf.subarray(start, end);
-    const s = Buffer.from(view.buffer, view.byteOffset, len).toString("utf8");
-    if (k < 16) this.seen[k] = [field, Uint8Array.from(view), s]; // a copy: a view would pin the message
+    const s = Buffer.from(buf.buffer, buf.byteOffset + start, len).toString("utf8");
+    if (this.keep && k < 16) this.seen[k] = [field, Uint8Array.from(buf.subarray(start, end)), s]; // a copy: a view would pin the message
     return s;
   }
 }
 
-const NO_MEMO: { decodeMemo?: unknown } = {};
+const UNCACHED = new IdentityMemo(false);
 
 /** Scan one PackagedData; throws on malformed protobuf. memo: the stream's (strings repeated from its previous message are reused). */
-export function scanPackagedData(wire: Buffer, memo: { decodeMemo?: unknown } = NO_MEMO): ScannedPackagedData {
+export function scanPackagedData(wire: Buffer, memo?: DecodeMemo): ScannedPackagedData {
   const r = $protobuf.Reader.create(wire);
   const out = new Scanned(wire);
-  const ids = memo === NO_MEMO ? new IdentityMemo() : ((memo.decodeMemo as IdentityMemo | undefined) ??= new IdentityMemo());
+  const ids = memo ? ((memo.decodeMemo as IdentityMemo | undefined) ??= new IdentityMemo(true)) : UNCACHED;
   let k = 0;
   let n = 0;
   while (r.pos < r.len) {

@@ -8,6 +8,37 @@
 
 #define PR_SET_NAME 15
 
+/* inode timestamps before 6.11 (i_mtime_sec/i_mtime_nsec): a timespec64, renamed in 6.7 */
+struct inode___pre611 {
+	struct timespec64 __i_mtime;
+} __attribute__((preserve_access_index));
+struct inode___pre67 {
+	struct timespec64 i_mtime;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 inode_mtime_ns(struct inode *ino)
+{
+	if (bpf_core_field_exists(ino->i_mtime_sec))
+		return (__u64)ino->i_mtime_sec * 1000000000ULL + ino->i_mtime_nsec;
+	struct inode___pre611 *a = (void *)ino;
+	if (bpf_core_field_exists(a->__i_mtime))
+		return (__u64)BPF_CORE_READ(a, __i_mtime.tv_sec) * 1000000000ULL + BPF_CORE_READ(a, __i_mtime.tv_nsec);
+	struct inode___pre67 *b = (void *)ino;
+	return (__u64)BPF_CORE_READ(b, i_mtime.tv_sec) * 1000000000ULL + BPF_CORE_READ(b, i_mtime.tv_nsec);
+}
+
+/* The kernfs id of the task's cgroup in the memory controller's hierarchy, 0 without memcg. */
+static __always_inline __u64 memcg_id_of(struct task_struct *task)
+{
+	if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
+		return 0;
+	int id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+	if (id < 0 || id >= 12)
+		return 0;
+	struct cgroup_subsys_state *css = task->cgroups->subsys[id];
+	return css ? css->cgroup->kn->id : 0;
+}
+
 /* execve success: sched_process_exec fires once the new image is committed, so argv and the
  * exe file are the new ones, and it fires even when a multi-threaded caller's tid changed.
  * It cannot see failed execs: see the exits below. Everything is read by direct loads through
@@ -73,6 +104,10 @@ int vigil_execve_success(struct trace_event_raw_sched_process_exec *ctx)
 	} else if (f && (mode & S_IFMT) != S_IFIFO)
 		put_file_path_fast(ev, &ev->stdout_path, f);
 	sock_ends(sk, &ev->local, &ev->peer);
+	ev->memcg_id = memcg_id_of(task);
+	struct inode *exe = mm->exe_file->f_inode;
+	ev->exe_size = exe->i_size;
+	ev->exe_mtime_ns = inode_mtime_ns(exe);
 	record_submit(ev);
 	return 0;
 }

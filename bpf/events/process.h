@@ -21,6 +21,14 @@ struct vigil_execve {
 	struct vigil_str stdout_path;
 	struct vigil_str env;         /* the first MAX_ARGV bytes of the environment (user space
 	                               * takes LD_PRELOAD and SSH_CONNECTION from it) */
+	/* The task's cgroup in the memory controller's hierarchy (kernfs id = the directory's
+	 * inode): on cgroup-v1 and hybrid hosts every process sits in the v2 root, so user space
+	 * keys its container cache by this instead of hdr.cgroup_id. 0 without memcg. */
+	__u64 memcg_id;
+	/* The new image's size and mtime from its inode: with hdr.exe_dev/exe_ino they key the
+	 * exe-hash cache, so a known binary costs no stat() per exec. */
+	__u64 exe_size;
+	__u64 exe_mtime_ns;
 };
 
 /* fork 57 (fork, vfork) and clone 56 (clone, clone3): res = child pid. */

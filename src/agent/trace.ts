@@ -186,6 +186,10 @@ export async function runTrace(argv: string[]): Promise<number> {
     return 1;
   }
   process.stderr.write(`vigil-agent trace: ${collector.bpf.attached.length} programs attached, ${args.events.length} events; Ctrl-C to stop\n`);
+  // A developer's profile of the decode path: `bun --cpu-prof` cannot be used (its sampling
+  // signals make the verifier's long BPF_PROG_LOAD fail with EAGAIN), so JSC's sampling
+  // profiler starts once everything is attached; it writes its report at exit.
+  if (process.env.VIGIL_JSC_PROFILE_DIR) require("bun:jsc").startSamplingProfiler(process.env.VIGIL_JSC_PROFILE_DIR, 200);
 
   await new Promise<void>((resolve) => {
     const done = () => resolve();

@@ -1,7 +1,8 @@
 // Process family against the real kernel: every event triggered from a child program, decoded
 // fields checked (pids, argv, cwd, results for success and failure).
 import { test, expect, describe } from "bun:test";
-import { realpathSync } from "node:fs";
+import { readFileSync, realpathSync, statSync } from "node:fs";
+import { cgroup2Mount, memcgMount, memcgPath, unifiedCgroupPath } from "../../src/agent/collector/enrich/container.ts";
 import { canLoadBpf, collect, fixture, run, tempDir } from "../harness.ts";
 import { Enricher } from "../../src/agent/collector/enrich/index.ts";
 
@@ -13,9 +14,12 @@ class SpyEnricher extends Enricher {
   constructor() {
     super({ hashes: false });
   }
-  override onExec(tgid: number, ppid: number, exe: string, argv: string, comm: string, exeDev?: number, exeIno?: number): void {
+  images = new Map<number, { size: bigint; mtimeNs: bigint; memcgId: bigint } | undefined>();
+  override onExec(tgid: number, ppid: number, exe: string, argv: string, comm: string, exeDev?: number, exeIno?: number,
+    image?: { size: bigint; mtimeNs: bigint; memcgId: bigint }): void {
     this.calls.push(`exec ${tgid} ${exe}`);
-    super.onExec(tgid, ppid, exe, argv, comm, exeDev, exeIno);
+    this.images.set(tgid, image);
+    super.onExec(tgid, ppid, exe, argv, comm, exeDev, exeIno, image);
   }
   override onFork(parent: number, child: number, comm: string): void {
     this.calls.push(`fork ${parent} ${child}`);
@@ -238,6 +242,30 @@ describe.skipIf(!canLoadBpf)("process events", () => {
     expect(e.fields.stdin).toBe(`/dev/pts/${e.fields.tty.slice(3)}`);
     expect(e.fields.stdout).toBe(e.fields.stdin);
     expect(e.fields.sa_family).toBe("");
+  });
+
+  test("execve carries the image's size and mtime and the memory cgroup: the keys of the hash and container caches", async () => {
+    const spy = new SpyEnricher();
+    const c = collect(["execve"], { enricher: spy });
+    let r!: Awaited<ReturnType<typeof run>>;
+    try {
+      r = await run(["/bin/true"]);
+      await c.waitFor((e) => e.fields.tgid === String(r.pid));
+    } finally {
+      await c.stop();
+    }
+    const img = spy.images.get(r.pid)!;
+    const st = statSync(realpathSync("/bin/true"), { bigint: true });
+    expect(img.size).toBe(st.size);
+    expect(img.mtimeNs).toBe(st.mtimeNs);
+    // The child ran in this process's cgroups: its memory cgroup is the directory whose inode
+    // is the id, in the v1 memory hierarchy where there is one, else in cgroup v2.
+    const text = readFileSync("/proc/self/cgroup", "utf8");
+    const mounts = readFileSync("/proc/self/mountinfo", "utf8");
+    const v1 = memcgMount(mounts), v2 = cgroup2Mount(mounts);
+    const dir = v1 ? v1 + memcgPath(text) : v2 ? v2 + unifiedCgroupPath(text) : undefined;
+    if (dir) expect(img.memcgId).toBe(statSync(dir, { bigint: true }).ino);
+    else expect(img.memcgId).toBeGreaterThan(0n);
   });
 
   test("clone3 is clone; new processes reach the enricher, new threads do not", async () => {

@@ -4,7 +4,8 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  Containers, NO_CONTAINER, cgroup2Mount, containerIdFromCgroup, containerIdFromPath, podNameFromEnviron, unifiedCgroupPath,
+  Containers, NO_CONTAINER, cgroup2Mount, containerIdFromCgroup, containerIdFromPath, memcgMount, memcgPath,
+  podNameFromEnviron, unifiedCgroupPath,
 } from "./container.ts";
 import { isRoot, spawnSleeper, tempDir, waitFor } from "./test-support.ts";
 
@@ -93,9 +94,54 @@ describe("container id parsing", () => {
     expect(cgroup2Mount("41 31 0:38 /sub /mnt/x rw - cgroup2 cgroup2 rw")).toBeUndefined(); // not its root
     expect(cgroup2Mount("garbage")).toBeUndefined();
   });
+
+  test("the v1 memory controller's path and mount point", () => {
+    expect(memcgPath(`12:pids:/docker/${ID}\n11:memory:/docker/${ID}\n0::/\n`)).toBe(`/docker/${ID}`);
+    expect(memcgPath("3:cpu,memory,pids:/a/b\n")).toBe("/a/b"); // co-mounted controllers
+    expect(memcgPath("4:memoryx:/no\n5:name=memory:/no\n0::/x\n")).toBeUndefined();
+    expect(memcgPath("0::/system.slice/x.scope\n")).toBeUndefined(); // pure v2
+    expect(memcgPath("garbage\n")).toBeUndefined();
+    const mi = [
+      "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu",
+      "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime shared:7 - cgroup cgroup rw,memory",
+      "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw",
+    ].join("\n");
+    expect(memcgMount(mi)).toBe("/sys/fs/cgroup/memory");
+    expect(memcgMount("35 31 0:32 / /cg/m\\040x rw - cgroup cgroup rw,cpu,memory")).toBe("/cg/m x");
+    expect(memcgMount("35 31 0:32 /docker/x /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory")).toBeUndefined(); // not its root
+    expect(memcgMount("41 31 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,memory_recursiveprot")).toBeUndefined();
+  });
 });
 
 describe("Containers.lookup", () => {
+  test("v1 or hybrid hosts: cached per memory cgroup id once that id is proven the process's own", () => {
+    using d = tempDir();
+    const proc = join(d.path, "proc");
+    const memcg = join(d.path, "memory");
+    const dir = join(memcg, `docker/${ID}`);
+    mkdirSync(dir, { recursive: true });
+    const memcgId = statSync(dir, { bigint: true }).ino;
+    const rootId = statSync(memcg, { bigint: true }).ino;
+    const fakeProc = (pid: number, cgroup: string) => {
+      mkdirSync(join(proc, String(pid)), { recursive: true });
+      writeFileSync(join(proc, String(pid), "cgroup"), cgroup);
+      writeFileSync(join(proc, String(pid), "environ"), "POD_NAME=web-0\0");
+    };
+    fakeProc(30, `4:memory:/docker/${ID}\n0::/\n`);
+    fakeProc(31, "4:memory:/\n0::/\n");
+    const c = new Containers({ procRoot: proc, cgroupRoot: d.path, memcgRoot: memcg });
+    const a = c.lookup(30, 1n, memcgId); // v2 root id 1: shared, only the memcg id can key it
+    expect(a).toEqual({ id: ID, pod: "web-0" });
+    expect(c.lookup(999, 1n, memcgId)).toBe(a); // gone, but its memory cgroup answers
+    expect(c.lookup(999, 1n)).toBe(NO_CONTAINER); // the v2 root id alone is never cached
+    // A memcg id that is not the inode of the cgroup the process names: answered, not cached.
+    expect(c.lookup(30, 1n, memcgId + 1000n)).toEqual(a);
+    expect(c.lookup(999, 1n, memcgId + 1000n)).toBe(NO_CONTAINER);
+    // The memory root is shared by unrelated processes: never cached.
+    expect(c.lookup(31, 1n, rootId)).toBe(NO_CONTAINER);
+    expect(c.lookup(999, 1n, rootId)).toBe(NO_CONTAINER);
+  });
+
   test("a fake /proc and cgroup tree: read once, cached per cgroup id, environ read once per container", () => {
     using d = tempDir();
     const proc = join(d.path, "proc");

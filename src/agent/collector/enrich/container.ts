@@ -1,5 +1,6 @@
 // Container id from a process's cgroup path (docker, containerd/CRI, cri-o, podman) and the
-// pod name from its environment; cached per cgroup id (verified against the cgroup v2 tree).
+// pod name from its environment; cached per cgroup id, verified against the cgroup v2 tree, or
+// on cgroup-v1 and hybrid hosts per memory-controller cgroup id, verified against that tree.
 import { readFileSync, statSync } from "node:fs";
 
 export interface ContainerInfo {
@@ -77,6 +78,30 @@ export function podNameFromEnviron(env: string): string {
   return "";
 }
 
+/** The memory controller's path ("N:…memory…:<path>" line, v1 or hybrid hosts), or undefined. */
+export function memcgPath(text: string): string | undefined {
+  for (const line of text.split("\n")) {
+    const a = line.indexOf(":");
+    const b = a < 0 ? -1 : line.indexOf(":", a + 1);
+    if (b < 0 || !line.slice(a + 1, b).split(",").includes("memory")) continue;
+    return cgroupLinePath(line);
+  }
+  return undefined;
+}
+
+/** Where the v1 memory controller's hierarchy is mounted at its root, from mountinfo text. */
+export function memcgMount(mountinfo: string): string | undefined {
+  for (const line of mountinfo.split("\n")) {
+    const sep = line.indexOf(" - ");
+    if (sep < 0 || !line.startsWith("cgroup ", sep + 3)) continue;
+    const opts = line.slice(sep + 3).split(" ")[2] ?? "";
+    if (!opts.split(",").includes("memory")) continue;
+    const f = line.slice(0, sep).split(" ");
+    if (f[3] === "/" && f[4]) return f[4].replace(/\\040/g, " ");
+  }
+  return undefined;
+}
+
 /** Where cgroup v2 is mounted, from mountinfo text (undefined if not mounted at its root). */
 export function cgroup2Mount(mountinfo: string): string | undefined {
   for (const line of mountinfo.split("\n")) {
@@ -92,21 +117,27 @@ export interface ContainersOptions {
   procRoot?: string;
   /** cgroup v2 mount point; default: found in <procRoot>/self/mountinfo. */
   cgroupRoot?: string;
+  /** cgroup v1 memory hierarchy mount point; default: found in <procRoot>/self/mountinfo. */
+  memcgRoot?: string;
   /** Most cgroup ids and containers remembered (default 16384 each). */
   maxEntries?: number;
 }
 
 export class Containers {
   private readonly byCgroup = new Map<bigint, ContainerInfo>();
+  /** memory-controller cgroup id → container, where that id is proven to be the v1 cgroup's. */
+  private readonly byMemcg = new Map<bigint, ContainerInfo>();
   /** container id → its info: the environ is read once per container. */
   private readonly byId = new Map<string, ContainerInfo>();
   private readonly procRoot: string;
   private readonly maxEntries: number;
   private cgroupRoot: string | undefined | null; // null: not looked up yet
+  private memcgRoot: string | undefined | null;
 
   constructor(opts: ContainersOptions = {}) {
     this.procRoot = opts.procRoot ?? "/proc";
     this.cgroupRoot = opts.cgroupRoot ?? null;
+    this.memcgRoot = opts.memcgRoot ?? null;
     this.maxEntries = opts.maxEntries ?? 16384;
     if (!Number.isInteger(this.maxEntries) || this.maxEntries < 1) {
       throw new RangeError(`containers: maxEntries must be a positive integer, got ${opts.maxEntries}`);
@@ -118,9 +149,13 @@ export class Containers {
    * that id is provably the process's own cgroup (the inode of its v2 directory): on v1-only
    * or hybrid hosts where it sits in the v2 root, every process shares one id.
    */
-  lookup(tgid: number, cgroupId: bigint): ContainerInfo {
+  lookup(tgid: number, cgroupId: bigint, memcgId = 0n): ContainerInfo {
     if (cgroupId) {
       const hit = this.byCgroup.get(cgroupId);
+      if (hit) return hit;
+    }
+    if (memcgId) {
+      const hit = this.byMemcg.get(memcgId);
       if (hit) return hit;
     }
     let text: string;
@@ -134,6 +169,9 @@ export class Containers {
     if (cgroupId && this.isCgroupOf(cgroupId, text)) {
       if (this.byCgroup.size >= this.maxEntries) this.byCgroup.clear();
       this.byCgroup.set(cgroupId, info);
+    } else if (memcgId && this.isMemcgOf(memcgId, text)) {
+      if (this.byMemcg.size >= this.maxEntries) this.byMemcg.clear();
+      this.byMemcg.set(memcgId, info);
     }
     return info;
   }
@@ -153,22 +191,36 @@ export class Containers {
     return info;
   }
 
+  /**
+   * Is memcgId the inode of the v1 memory-controller directory this cgroup text names (not the
+   * root, which unrelated processes share)? Containers get their own memory cgroup.
+   */
+  private isMemcgOf(memcgId: bigint, text: string): boolean {
+    if (this.memcgRoot === null) this.memcgRoot = this.mountOf(memcgMount);
+    return isDirInode(this.memcgRoot, memcgPath(text), memcgId);
+  }
+
   /** Is cgroupId the inode of the v2 directory this cgroup text names (not the root)? */
   private isCgroupOf(cgroupId: bigint, text: string): boolean {
-    const path = unifiedCgroupPath(text);
-    if (!path || path === "/") return false;
-    if (this.cgroupRoot === null) {
-      try {
-        this.cgroupRoot = cgroup2Mount(readFileSync(`${this.procRoot}/self/mountinfo`, "utf8"));
-      } catch {
-        this.cgroupRoot = undefined;
-      }
-    }
-    if (this.cgroupRoot === undefined) return false;
+    if (this.cgroupRoot === null) this.cgroupRoot = this.mountOf(cgroup2Mount);
+    return isDirInode(this.cgroupRoot, unifiedCgroupPath(text), cgroupId);
+  }
+
+  private mountOf(find: (mountinfo: string) => string | undefined): string | undefined {
     try {
-      return statSync(this.cgroupRoot + path, { bigint: true }).ino === cgroupId;
+      return find(readFileSync(`${this.procRoot}/self/mountinfo`, "utf8"));
     } catch {
-      return false; // the cgroup was removed meanwhile
+      return undefined;
     }
+  }
+}
+
+/** Is root + path (a cgroup directory other than the hierarchy's root) the inode ino? */
+function isDirInode(root: string | undefined, path: string | undefined, ino: bigint): boolean {
+  if (root === undefined || !path || path === "/") return false;
+  try {
+    return statSync(root + path, { bigint: true }).ino === ino;
+  } catch {
+    return false; // the cgroup was removed meanwhile
   }
 }

@@ -178,6 +178,32 @@ describe("Enricher hooks and processes that are gone", () => {
     expect(en.common({ ...h, pid: 501 })).toEqual(first); // another thread of the process
   });
 
+  test("exec events of a known image in a known memory cgroup: hash and container without any file access", () => {
+    using d = tempDir();
+    const { proc, exe } = fakeProcTree(d.path, { pid: 700, comm: "job", cmdline: "job\0", container: "ef".repeat(32), pod: "pod-c" });
+    // A v1 (hybrid) host: the v2 cgroup is the shared root, the memory cgroup is the container's.
+    writeFileSync(join(proc, "700/cgroup"), `4:memory:/docker/${"ef".repeat(32)}\n0::/\n`);
+    const memcg = join(d.path, "memory");
+    mkdirSync(join(memcg, "docker", "ef".repeat(32)), { recursive: true });
+    const memcgId = statSync(join(memcg, "docker", "ef".repeat(32)), { bigint: true }).ino;
+    const en = new Enricher({ procRoot: proc, now: fakeClock().now, memcgRoot: memcg });
+    const st = statSync(exe, { bigint: true });
+    const ino = Number(st.ino & 0xffffffffn), dev = kernelDev(st.dev);
+    const image = { size: st.size, mtimeNs: st.mtimeNs, memcgId };
+    const hdr = (pid: number): EventIdentity => ({ pid, tgid: pid, ppid: 1, uid: 0, exeIno: ino, exeDev: dev, cgroupId: 1n, comm: "job" });
+    en.onExec(700, 1, exe, "job", "job", dev, ino, image);
+    const first = en.common(hdr(700));
+    expect(first).toMatchObject({ exe, exe_hash: sha256File(exe), container_id: "ef".repeat(32), pod_name: "pod-c" });
+    rmSync(d.path, { recursive: true, force: true }); // neither the binary nor /proc is there now
+    en.onExec(701, 1, exe, "job --again", "job", dev, ino, image);
+    expect(en.common(hdr(701))).toMatchObject({ exe, exe_hash: first.exe_hash, container_id: "ef".repeat(32), pod_name: "pod-c" });
+    // Without the exec's identity (or under another header inode) the path must be read: gone.
+    en.onExec(702, 1, exe, "job", "job", dev, ino);
+    expect(en.common(hdr(702))).toMatchObject({ exe_hash: "-3", container_id: "" });
+    en.onExec(703, 1, exe, "job", "job", dev, ino, image);
+    expect(en.common({ ...hdr(703), exeIno: ino + 1 }).exe_hash).toBe("-3");
+  });
+
   test("bad configuration fails at construction and names the setting", () => {
     expect(() => new Enricher({ maxProcesses: 0 })).toThrow(/maxProcesses/);
     expect(() => new Enricher({ lingerMs: Number.NaN })).toThrow(/lingerMs/);

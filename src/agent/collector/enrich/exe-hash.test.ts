@@ -2,9 +2,12 @@
 // and "-3" for whatever cannot be hashed, without throwing or blocking.
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { chmodSync, closeSync, openSync, readFileSync, utimesSync, writeFileSync, writeSync } from "node:fs";
+import {
+  chmodSync, closeSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync, writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { ExeHasher, HASH_LIMIT_BYTES, UNKNOWN_HASH } from "./exe-hash.ts";
+import { kernelDev } from "./exe-path-cache.ts";
 import { asNobody, canDropToNobody, isRoot, sleepBin, tempDir } from "./test-support.ts";
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -83,6 +86,45 @@ describe("ExeHasher", () => {
     expect(h.hash(f)).toBe("-3");
     writeFileSync(f, "hello");
     expect(h.hash(f)).toBe("2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+  });
+
+  test("hashKnown: an identity the kernel gave is answered without touching the file again", () => {
+    using d = tempDir();
+    const f = join(d.path, "bin");
+    writeFileSync(f, "hello");
+    const st = statSync(f, { bigint: true });
+    const id = { dev: kernelDev(st.dev), ino: Number(st.ino & 0xffffffffn), size: st.size, mtimeNs: st.mtimeNs };
+    const h = new ExeHasher();
+    const hello = sha256(Buffer.from("hello"));
+    expect(h.hashKnown(f, id)).toBe(hello);
+    unlinkSync(f); // a later exec of the same image: no stat, no open
+    expect(h.hashKnown(f, id)).toBe(hello);
+    expect(h.stats).toMatchObject({ hashed: 1, cached: 1 });
+    // Another identity for that path reads the path again (which is gone now).
+    expect(h.hashKnown(f, { ...id, mtimeNs: id.mtimeNs + 1n })).toBe("-3");
+  });
+
+  test("hashKnown never files a file under an identity it does not have (replaced after the exec)", () => {
+    using d = tempDir();
+    const f = join(d.path, "bin");
+    writeFileSync(f, "old!");
+    const st = statSync(f, { bigint: true });
+    const id = { dev: kernelDev(st.dev), ino: Number(st.ino & 0xffffffffn), size: st.size, mtimeNs: st.mtimeNs };
+    // The exec'd image was replaced (new inode) before user space read the path.
+    renameSync(f, join(d.path, "gone"));
+    writeFileSync(f, "new!");
+    utimesSync(f, 5, 5);
+    const h = new ExeHasher();
+    expect(h.hashKnown(f, id)).toBe(sha256(Buffer.from("new!"))); // what the path holds now...
+    rmSync(f);
+    expect(h.hashKnown(f, id)).toBe("-3"); // ...was not remembered as the old image's hash
+    // A size or mtime that disagrees with the file read is not remembered either.
+    writeFileSync(f, "abc");
+    const s2 = statSync(f, { bigint: true });
+    const id2 = { dev: kernelDev(s2.dev), ino: Number(s2.ino & 0xffffffffn), size: s2.size + 1n, mtimeNs: s2.mtimeNs };
+    expect(h.hashKnown(f, id2)).toBe(sha256(Buffer.from("abc")));
+    rmSync(f);
+    expect(h.hashKnown(f, id2)).toBe("-3");
   });
 
   test("bounded, and bad options fail at construction", () => {

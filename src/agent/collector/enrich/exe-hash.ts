@@ -12,6 +12,7 @@ import { closeSync, constants, fstatSync, openSync, readSync, statSync } from "n
 export const UNKNOWN_HASH = "-3";
 export const HASH_LIMIT_BYTES = 32 << 20;
 const CHUNK = 1 << 20;
+const FAILED: Hashed = Object.freeze({ hex: UNKNOWN_HASH });
 
 export interface ExeHasherOptions {
   /** Most files remembered (default 4096). */
@@ -26,9 +27,28 @@ export interface ExeHasherStats {
   failed: number;
 }
 
+/** An executable as the kernel saw it at exec (bpf/events/process.h: hdr exe_dev/exe_ino,
+ * exe_size, exe_mtime_ns): dev is s_dev, ino the inode number's low 32 bits. */
+export interface ExeIdentity {
+  dev: number;
+  ino: number;
+  size: bigint;
+  mtimeNs: bigint;
+}
+
+interface Hashed {
+  hex: string;
+  /** What was actually read (fstat of the opened file), when it was. */
+  ino?: bigint;
+  size?: bigint;
+  mtimeNs?: bigint;
+}
+
 export class ExeHasher {
   readonly stats: ExeHasherStats = { hashed: 0, cached: 0, failed: 0 };
-  private readonly cache = new Map<string, string>();
+  private readonly cache = new Map<string, Hashed>();
+  /** Kernel identity → hash: an exec of a known binary costs no stat(). */
+  private readonly known = new Map<string, string>();
   private readonly maxEntries: number;
   private readonly limit: number;
   private buf: Buffer | undefined;
@@ -46,6 +66,32 @@ export class ExeHasher {
 
   /** sha256 hex of the first limitBytes of path, or UNKNOWN_HASH. One stat() when cached. */
   hash(path: string): string {
+    return this.lookup(path).hex;
+  }
+
+  /**
+   * The hash of the executable an exec event named: by its kernel identity without any
+   * syscall when that identity was hashed before, else as hash(path). The identity is
+   * remembered only when the file read had the same inode, size and mtime, so a binary
+   * replaced between the exec and the read is never filed under the old identity.
+   */
+  hashKnown(path: string, id: ExeIdentity): string {
+    const key = `${id.dev}:${id.ino}:${id.size}:${id.mtimeNs}`;
+    const hit = this.known.get(key);
+    if (hit !== undefined) {
+      this.stats.cached++;
+      return hit;
+    }
+    const h = this.lookup(path);
+    if (h.hex !== UNKNOWN_HASH && h.ino !== undefined && Number(h.ino & 0xffffffffn) === id.ino >>> 0 &&
+        h.size === id.size && h.mtimeNs === id.mtimeNs) {
+      if (this.known.size >= this.maxEntries) this.known.delete(this.known.keys().next().value!);
+      this.known.set(key, h.hex);
+    }
+    return h.hex;
+  }
+
+  private lookup(path: string): Hashed {
     try {
       if (!path) return this.fail();
       const st = statSync(path, { bigint: true, throwIfNoEntry: false });
@@ -61,7 +107,7 @@ export class ExeHasher {
     }
   }
 
-  private hashFile(path: string): string {
+  private hashFile(path: string): Hashed {
     let fd: number;
     try {
       // O_NONBLOCK: a FIFO swapped in after the stat must not hang the event loop.
@@ -81,14 +127,14 @@ export class ExeHasher {
         h.update(buf.subarray(0, n));
         total += n;
       }
-      const hex = h.digest("hex");
+      const hashed: Hashed = { hex: h.digest("hex"), ino: st.ino, size: st.size, mtimeNs: st.mtimeNs };
       if (this.cache.size >= this.maxEntries) {
         const oldest = this.cache.keys().next().value;
         if (oldest !== undefined) this.cache.delete(oldest);
       }
-      this.cache.set(`${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`, hex);
+      this.cache.set(`${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`, hashed);
       this.stats.hashed++;
-      return hex;
+      return hashed;
     } catch {
       return this.fail(); // EIO, EISDIR, … mid-read
     } finally {
@@ -96,8 +142,8 @@ export class ExeHasher {
     }
   }
 
-  private fail(): string {
+  private fail(): Hashed {
     this.stats.failed++;
-    return UNKNOWN_HASH;
+    return FAILED;
   }
 }

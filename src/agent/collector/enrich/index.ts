@@ -45,6 +45,8 @@ export interface EnricherOptions {
   lingerMs?: number;
   /** cgroup v2 mount point (default: from mountinfo). */
   cgroupRoot?: string;
+  /** cgroup v1 memory hierarchy mount point (default: from mountinfo). */
+  memcgRoot?: string;
   /** Clock in ms (default Date.now); tests inject their own. */
   now?: () => number;
 }
@@ -76,13 +78,22 @@ export class Enricher {
     this.procs = new ProcessCache({ procRoot: this.procRoot, maxEntries: opts.maxProcesses, lingerMs: opts.lingerMs, now: opts.now });
     this.exePaths = new ExePathCache({ procRoot: this.procRoot });
     this.users = new UserNames({ path: opts.passwd, now: opts.now });
-    this.containers = new Containers({ procRoot: this.procRoot, cgroupRoot: opts.cgroupRoot });
+    this.containers = new Containers({ procRoot: this.procRoot, cgroupRoot: opts.cgroupRoot, memcgRoot: opts.memcgRoot });
   }
 
-  /** A successful execve. With the event's exe inode and device, the path is remembered too. */
-  onExec(tgid: number, ppid: number, exe: string, argv: string, comm: string, exeDev?: number, exeIno?: number): void {
+  /**
+   * A successful execve. With the event's exe inode and device, the path is remembered too;
+   * with the image's size, mtime and memory cgroup (the exec record has them), its hash and
+   * container are found without a syscall when that binary or that cgroup was seen before.
+   */
+  onExec(tgid: number, ppid: number, exe: string, argv: string, comm: string, exeDev?: number, exeIno?: number,
+    image?: { size: bigint; mtimeNs: bigint; memcgId: bigint }): void {
     this.procs.onExec(tgid, ppid, exe, argv, comm);
-    if (exeIno && exeDev !== undefined) this.exePaths.set(exeDev, exeIno, exe);
+    if (exeIno && exeDev !== undefined) {
+      this.exePaths.set(exeDev, exeIno, exe);
+      const p = image && this.procs.peek(tgid);
+      if (p) p.image = { exe: { dev: exeDev, ino: exeIno, size: image.size, mtimeNs: image.mtimeNs }, memcgId: image.memcgId };
+    }
   }
 
   onFork(parentTgid: number, childTgid: number, comm: string): void {
@@ -128,10 +139,13 @@ export class Enricher {
       }
       exe = p.resolvedExe;
       pidTree = p.pidTree ??= this.procs.pidTree(id.tgid);
-      if (this.hashes) hash = p.exeHash ??= this.hasher.hash(exe);
+      // The exec's identity of the image applies while the header still names that inode.
+      const img = p.image;
+      const same = img !== undefined && img.exe.ino === id.exeIno && img.exe.dev === id.exeDev;
+      if (this.hashes) hash = p.exeHash ??= same ? this.hasher.hashKnown(exe, img.exe) : this.hasher.hash(exe);
       if (p.container === undefined || p.cgroupId !== id.cgroupId) {
         p.cgroupId = id.cgroupId;
-        p.container = this.containers.lookup(id.tgid, id.cgroupId);
+        p.container = this.containers.lookup(id.tgid, id.cgroupId, img?.memcgId);
       }
       c = p.container;
     } else {

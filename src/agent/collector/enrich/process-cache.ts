@@ -3,6 +3,7 @@
 // LRU); exited processes linger a few seconds so their late events still resolve.
 import { closeSync, openSync, readFileSync, readSync, readlinkSync } from "node:fs";
 import type { ContainerInfo } from "./container.ts";
+import type { ExeIdentity } from "./exe-hash.ts";
 
 export interface ProcInfo {
   tgid: number;
@@ -26,6 +27,14 @@ export interface ProcInfo {
   /** The container found for header cgroup id cgroupId. */
   cgroupId?: bigint;
   container?: ContainerInfo;
+  /** What the exec event said of the image (exec events only): its kernel identity, which
+   * keys the exe hash, and the memory-controller cgroup, which keys the container on v1. */
+  image?: ExecImage;
+}
+
+export interface ExecImage {
+  exe: ExeIdentity;
+  memcgId: bigint;
 }
 
 export interface ProcessCacheOptions {

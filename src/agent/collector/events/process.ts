@@ -8,12 +8,15 @@ const FILE_TYPES: Record<number, string> = { 1: "pipe", 12: "socket" };
 
 /** Offsets of the members the derives below read from the record themselves (hidden fields:
  * the spec entries use the same names, so the BTF layout test checks these). */
-const EXECVE = { stdin_ino: 208, stdout_ino: 216, stdin_type: 224, stdout_type: 228, env: 260 } as const;
+const EXECVE = {
+  stdin_ino: 208, stdout_ino: 216, stdin_type: 224, stdout_type: 228, env: 260,
+  memcg_id: 264, exe_size: 272, exe_mtime_ns: 280,
+} as const;
 const EXIT_LAST_THREAD = 160;
 
 export const processEvents: EventSpec[] = [
   {
-    name: "execve", dt: 59, family: "process", struct: "vigil_execve", size: 264, defaultOn: true,
+    name: "execve", dt: 59, family: "process", struct: "vigil_execve", size: 288, defaultOn: true,
     programs: ["vigil_execve_success", "vigil_execve_exit", "vigil_execveat_exit"],
     fields: [
       RES,
@@ -29,6 +32,9 @@ export const processEvents: EventSpec[] = [
       hid("stdin_ino", EXECVE.stdin_ino, "u64"),
       hid("stdout_ino", EXECVE.stdout_ino, "u64"),
       hid("env", EXECVE.env, "str"), // only what detection needs leaves the host, not the environment
+      hid("memcg_id", EXECVE.memcg_id, "u64"),
+      hid("exe_size", EXECVE.exe_size, "u64"),
+      hid("exe_mtime_ns", EXECVE.exe_mtime_ns, "u64"),
       ...sockFields(184, "peer", 160, "local"),
     ],
     derive(rec, f, ctx) {
@@ -46,7 +52,11 @@ export const processEvents: EventSpec[] = [
         // the header's exe inode is the new image's (read after the exec), so the enricher can
         // remember the path by inode for this process's later events
         ctx.enricher?.onExec(Number(f.tgid), Number(f.ppid), f.exe_path, f.argv, f.comm,
-          rec.getUint32(HDR.exe_dev, true), rec.getUint32(HDR.exe_ino, true));
+          rec.getUint32(HDR.exe_dev, true), rec.getUint32(HDR.exe_ino, true), {
+            size: rec.getBigUint64(EXECVE.exe_size, true),
+            mtimeNs: rec.getBigUint64(EXECVE.exe_mtime_ns, true),
+            memcgId: rec.getBigUint64(EXECVE.memcg_id, true),
+          });
       }
     },
     summary: "program executions (execve, execveat), with argv, cwd, tty, stdin/stdout",
@@ -115,18 +125,16 @@ const utf8 = new TextDecoder();
 
 /**
  * One variable's value from a NUL-separated environment block ("" when absent), found in the
- * bytes: the block is up to 4 KiB per exec, and decoding then splitting it cost ~10 us.
- * key is "NAME=" encoded.
+ * bytes: the block is up to 4 KiB per exec, and decoding then splitting it cost ~10 us. One
+ * native search for the key, then a check that it starts an entry. key is "NAME=" encoded.
  */
 export function envValueIn(env: Uint8Array, key: Uint8Array): string {
-  let i = 0;
-  while (i + key.length <= env.length) {
-    let k = 0;
-    while (k < key.length && env[i + k] === key[k]) k++;
-    const z = env.indexOf(0, i + k);
-    if (k === key.length) return utf8.decode(env.subarray(i + k, z < 0 ? env.length : z));
-    if (z < 0) break;
-    i = z + 1;
+  const b = Buffer.from(env.buffer, env.byteOffset, env.length);
+  for (let at = b.indexOf(key); at >= 0; at = b.indexOf(key, at + 1)) {
+    if (at > 0 && env[at - 1] !== 0) continue; // inside another entry's name or value
+    const from = at + key.length;
+    const z = env.indexOf(0, from);
+    return utf8.decode(env.subarray(from, z < 0 ? env.length : z));
   }
   return "";
 }

@@ -22,6 +22,11 @@ const pool: ArrayBuffer[] = [];
  * more (bounded latency: the ring wakes the reader only once an eighth of it is waiting). */
 const FULL_BATCH = 512;
 const GATHER_MS = 20;
+/** While records trickle, a batch is taken at most this often (unless enough bytes are waiting
+ * to make it full): each batch costs both threads their messages, and at a few hundred events
+ * per second, 50 batches a second were most of the idle agent's CPU. The poll timeout bounds
+ * the latency of the first record after a quiet spell the same way. */
+const TRICKLE_MS = 100;
 
 function post(msg: WorkerOut, transfer?: Transferable[]): void {
   self.postMessage(msg, transfer ?? []);
@@ -47,6 +52,9 @@ function start(fd: number, size: number, cap: number, maxCredits: number, pollMs
 
   let records = 0;
   let batches = 0;
+  /** When the last small batch was taken (0: the last one was full, or none yet). */
+  let smallAt = 0;
+  const fullBytes = Math.min(CHUNK / 2, size / 8);
 
   const turn = () => {
     const consumer = Atomics.load(consPos, 0);
@@ -63,6 +71,10 @@ function start(fd: number, size: number, cap: number, maxCredits: number, pollMs
       pfd[1] = 1;
       c.poll(ptr(pfd), 1, pollMs);
       setTimeout(turn, 0);
+      return;
+    }
+    if (smallAt && !stopping && Number(producer - consumer) < fullBytes && performance.now() - smallAt < TRICKLE_MS) {
+      setTimeout(turn, GATHER_MS); // still trickling: let more gather first
       return;
     }
     if (credits <= 0 && !stopping) {
@@ -113,8 +125,10 @@ function start(fd: number, size: number, cap: number, maxCredits: number, pollMs
     // hand over one or two at a time (a batch costs both threads ~30 us in messages, which at
     // a few thousand events/s was most of the agent's CPU). A full batch goes on at once.
     // (A small ring: an eighth of it waiting also counts as full, as it does for the kernel's
-    // wakeup, so a 20 ms wait never risks overflowing it.)
-    const full = n >= FULL_BATCH || bytes >= CHUNK / 2 || bytes >= size / 8;
+    // wakeup, so a 20 ms wait never risks overflowing it; the trickle check above looks at
+    // the bytes waiting every 20 ms for the same reason.)
+    const full = n >= FULL_BATCH || bytes >= fullBytes;
+    smallAt = full ? 0 : performance.now();
     setTimeout(turn, stopping || full ? 0 : GATHER_MS);
   };
   turn();

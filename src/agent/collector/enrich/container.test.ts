@@ -167,6 +167,35 @@ describe("Containers.lookup", () => {
     expect(c.lookup(999, 78n)).toBe(NO_CONTAINER); // gone, not cached
   });
 
+  test("v1 or hybrid hosts: a process gone before its lookup is answered from the memory cgroup tree", async () => {
+    using d = tempDir();
+    const proc = join(d.path, "proc");
+    mkdirSync(proc);
+    const memcg = join(d.path, "memory");
+    const ino = (rel: string) => statSync(join(memcg, rel), { bigint: true }).ino;
+    mkdirSync(join(memcg, "system.slice/cron.service"), { recursive: true });
+    mkdirSync(join(memcg, `docker/${ID}`), { recursive: true });
+    const c = new Containers({ procRoot: proc, cgroupRoot: d.path, memcgRoot: memcg });
+    // No /proc entry for any of these pids: only the kernel's memcg id says where they ran.
+    expect(c.lookup(40, 1n, ino("system.slice/cron.service"))).toBe(NO_CONTAINER);
+    // A container whose pod name is not known yet needs a live process: no answer, no cache.
+    expect(c.lookup(41, 1n, ino(`docker/${ID}`))).toBe(NO_CONTAINER);
+    mkdirSync(join(proc, "42"));
+    writeFileSync(join(proc, "42/cgroup"), `4:memory:/docker/${ID}\n0::/\n`);
+    writeFileSync(join(proc, "42/environ"), "POD_NAME=db-1\0");
+    const live = c.lookup(42, 1n, ino(`docker/${ID}`));
+    expect(live).toEqual({ id: ID, pod: "db-1" });
+    expect(c.lookup(43, 1n, ino(`docker/${ID}`))).toBe(live); // gone: the memcg id answers now
+    // The root memory cgroup is shared: it answers nothing by itself.
+    expect(c.lookup(44, 1n, statSync(memcg, { bigint: true }).ino)).toBe(NO_CONTAINER);
+    // A cgroup made after the walk is found by the next one (at most one walk a second).
+    mkdirSync(join(memcg, "user.slice"));
+    await Bun.sleep(1100);
+    mkdirSync(join(proc, "45"));
+    writeFileSync(join(proc, "45/cgroup"), `4:memory:/docker/${ID2}\n0::/\n`); // a lie: the tree rules
+    expect(c.lookup(45, 1n, ino("user.slice"))).toBe(NO_CONTAINER);
+  });
+
   test("the shared root cgroup id (v1 or hybrid hosts) is never cached", () => {
     using d = tempDir();
     mkdirSync(join(d.path, "20"));

@@ -1,7 +1,7 @@
 // Container id from a process's cgroup path (docker, containerd/CRI, cri-o, podman) and the
 // pod name from its environment; cached per cgroup id, verified against the cgroup v2 tree, or
 // on cgroup-v1 and hybrid hosts per memory-controller cgroup id, verified against that tree.
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, readdirSync, statSync } from "node:fs";
 
 export interface ContainerInfo {
   /** 64 lowercase hex digits, or "" outside a container. */
@@ -11,6 +11,9 @@ export interface ContainerInfo {
 }
 
 export const NO_CONTAINER: ContainerInfo = Object.freeze({ id: "", pod: "" });
+
+/** The least time between two walks of the memory cgroup tree for an id it did not have. */
+const MEMCG_RESCAN_MS = 1000;
 
 /**
  * One cgroup path component naming a container:
@@ -155,7 +158,7 @@ export class Containers {
       if (hit) return hit;
     }
     if (memcgId) {
-      const hit = this.byMemcg.get(memcgId);
+      const hit = this.byMemcg.get(memcgId) ?? this.fromMemcgTree(memcgId);
       if (hit) return hit;
     }
     let text: string;
@@ -175,6 +178,60 @@ export class Containers {
     }
     return info;
   }
+
+  /**
+   * The answer the memory cgroup's own directory gives, without the process (which in an exec
+   * storm is gone before its event is decoded): the tree maps the kernel's memcg id to its
+   * path. A path naming no container is the answer; one naming a container is only when its
+   * pod name is already known (that needs a live process's environ). The root is shared by
+   * unrelated processes and answers nothing.
+   */
+  private fromMemcgTree(memcgId: bigint): ContainerInfo | undefined {
+    const path = this.memcgPathOf(memcgId);
+    if (path === undefined || path === "/") return undefined;
+    const id = containerIdFromPath(path);
+    const info = id ? this.byId.get(id) : NO_CONTAINER;
+    if (info) {
+      if (this.byMemcg.size >= this.maxEntries) this.byMemcg.clear();
+      this.byMemcg.set(memcgId, info);
+    }
+    return info;
+  }
+
+  /** The path of memory cgroup memcgId, from a walk of the v1 memory tree (again for an id not
+   * in the last walk, at most once per MEMCG_RESCAN_MS: cgroups come with new containers). */
+  private memcgPathOf(memcgId: bigint): string | undefined {
+    const known = this.memcgPaths.get(memcgId);
+    if (known !== undefined) return known;
+    const now = performance.now();
+    if (now - this.memcgScanAt < MEMCG_RESCAN_MS) return undefined;
+    this.memcgScanAt = now;
+    if (this.memcgRoot === null) this.memcgRoot = this.mountOf(memcgMount);
+    if (this.memcgRoot === undefined) return undefined;
+    this.memcgPaths.clear();
+    const walk = (rel: string): void => {
+      let entries;
+      try {
+        entries = readdirSync(this.memcgRoot + rel, { withFileTypes: true });
+      } catch {
+        return; // removed meanwhile
+      }
+      for (const e of entries) {
+        if (!e.isDirectory() || this.memcgPaths.size >= this.maxEntries) continue;
+        const sub = rel === "/" ? `/${e.name}` : `${rel}/${e.name}`;
+        try {
+          this.memcgPaths.set(statSync(this.memcgRoot + sub, { bigint: true }).ino, sub);
+        } catch {
+          continue;
+        }
+        walk(sub);
+      }
+    };
+    walk("/");
+    return this.memcgPaths.get(memcgId);
+  }
+  private readonly memcgPaths = new Map<bigint, string>();
+  private memcgScanAt = -Infinity;
 
   private container(id: string, tgid: number): ContainerInfo {
     const hit = this.byId.get(id);

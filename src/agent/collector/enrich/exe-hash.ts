@@ -47,8 +47,10 @@ interface Hashed {
 export class ExeHasher {
   readonly stats: ExeHasherStats = { hashed: 0, cached: 0, failed: 0 };
   private readonly cache = new Map<string, Hashed>();
-  /** Kernel identity → hash: an exec of a known binary costs no stat(). */
-  private readonly known = new Map<string, string>();
+  /** Kernel identity → hash, by inode number first (no key string to build per exec): an
+   * exec of a known binary costs no stat(). */
+  private readonly known = new Map<number, Array<{ id: ExeIdentity; hex: string }>>();
+  private knownCount = 0;
   private readonly maxEntries: number;
   private readonly limit: number;
   private buf: Buffer | undefined;
@@ -76,17 +78,26 @@ export class ExeHasher {
    * replaced between the exec and the read is never filed under the old identity.
    */
   hashKnown(path: string, id: ExeIdentity): string {
-    const key = `${id.dev}:${id.ino}:${id.size}:${id.mtimeNs}`;
-    const hit = this.known.get(key);
-    if (hit !== undefined) {
-      this.stats.cached++;
-      return hit;
+    const same = this.known.get(id.ino);
+    if (same) {
+      for (const k of same) {
+        if (k.id.dev === id.dev && k.id.size === id.size && k.id.mtimeNs === id.mtimeNs) {
+          this.stats.cached++;
+          return k.hex;
+        }
+      }
     }
     const h = this.lookup(path);
     if (h.hex !== UNKNOWN_HASH && h.ino !== undefined && Number(h.ino & 0xffffffffn) === id.ino >>> 0 &&
         h.size === id.size && h.mtimeNs === id.mtimeNs) {
-      if (this.known.size >= this.maxEntries) this.known.delete(this.known.keys().next().value!);
-      this.known.set(key, h.hex);
+      if (this.knownCount >= this.maxEntries) {
+        this.known.clear(); // rare (maxEntries distinct images): start over
+        this.knownCount = 0;
+      }
+      const list = this.known.get(id.ino);
+      if (list) list.push({ id: { ...id }, hex: h.hex });
+      else this.known.set(id.ino, [{ id: { ...id }, hex: h.hex }]);
+      this.knownCount++;
     }
     return h.hex;
   }

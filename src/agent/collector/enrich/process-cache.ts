@@ -16,6 +16,8 @@ export interface ProcInfo {
   startTime: number;
   /** Set on a cache hit, cleared when eviction passes the entry over (second chance). */
   used: boolean;
+  /** "tgid.comm", this process's link in pid_tree strings (made once). */
+  link?: string;
   // Memos kept by the Enricher (index.ts): an exec starts without them, a fork with its
   // parent's (same image, same cgroups).
   /** The exe resolved for header inode/device exeIno/exeDev, and its hash. */
@@ -164,7 +166,8 @@ export class ProcessCache {
     for (let i = 0; i < maxDepth && cur > 0; i++) {
       const p = this.get(cur);
       if (!p) break;
-      out += i === 0 ? `${cur}.${p.comm}` : `<${cur}.${p.comm}`;
+      const link = (p.link ??= `${cur}.${p.comm}`);
+      out = i === 0 ? link : out + "<" + link;
       if (cur === 1 || p.ppid === cur) break;
       cur = p.ppid;
     }

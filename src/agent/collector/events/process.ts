@@ -13,6 +13,8 @@ const EXECVE = {
   memcg_id: 264, exe_size: 272, exe_mtime_ns: 280,
 } as const;
 const EXIT_LAST_THREAD = 160;
+/** struct vigil_fork: res and flags (read from the record, not parsed back from the fields). */
+const FORK = { res: 152, flags: 160 } as const;
 
 export const processEvents: EventSpec[] = [
   {
@@ -64,15 +66,15 @@ export const processEvents: EventSpec[] = [
   {
     name: "fork", dt: 57, family: "process", struct: "vigil_fork", size: 168, defaultOn: true,
     programs: ["vigil_fork_exit", "vigil_vfork_exit"],
-    fields: [RES, fld("flags", 160, "hex")],
-    derive: (_r, f, ctx) => forked(f, ctx),
+    fields: [RES, fld("flags", FORK.flags, "hex")],
+    derive: (rec, f, ctx) => forked(rec, f, ctx),
     summary: "fork and vfork (res = the child's pid)",
   },
   {
     name: "clone", dt: 56, family: "process", struct: "vigil_fork", size: 168, defaultOn: true,
     programs: ["vigil_clone_exit", "vigil_clone3_exit"],
-    fields: [RES, fld("flags", 160, "hex")],
-    derive: (_r, f, ctx) => forked(f, ctx),
+    fields: [RES, fld("flags", FORK.flags, "hex")],
+    derive: (rec, f, ctx) => forked(rec, f, ctx),
     summary: "clone and clone3 (res = the child's pid or tid; flags say which)",
   },
   {
@@ -145,8 +147,8 @@ function exited(rec: DataView, f: Record<string, string>, ctx: Parameters<NonNul
   if (rec.getUint32(EXIT_LAST_THREAD, true) === 1) ctx.enricher?.onExit(Number(f.tgid));
 }
 
-const CLONE_THREAD = 0x10000n;
-function forked(f: Record<string, string>, ctx: Parameters<NonNullable<EventSpec["derive"]>>[2]): void {
-  const child = Number(f.res);
-  if (child > 0 && (BigInt(f.flags) & CLONE_THREAD) === 0n) ctx.enricher?.onFork(Number(f.tgid), child, f.comm);
+const CLONE_THREAD = 0x10000;
+function forked(rec: DataView, f: Record<string, string>, ctx: Parameters<NonNullable<EventSpec["derive"]>>[2]): void {
+  const child = Number(rec.getBigInt64(FORK.res, true));
+  if (child > 0 && (rec.getUint32(FORK.flags, true) & CLONE_THREAD) === 0) ctx.enricher?.onFork(Number(f.tgid), child, f.comm);
 }

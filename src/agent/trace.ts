@@ -2,7 +2,7 @@
 // per-type summary of events and drops on exit. Kellect's standalone mode, with Elkeid's names.
 import { parseArgs } from "node:util";
 import { writeSync, closeSync } from "node:fs";
-import { EVENTS, FAMILIES, parseEventSelection, EventSelectionError } from "./collector/catalog.ts";
+import { EVENTS, FAMILIES, inDefault, parseEventSelection, EventSelectionError } from "./collector/catalog.ts";
 import { Collector } from "./collector/index.ts";
 import { Decoder } from "./collector/decode.ts";
 import { bootToUnixOffsetNs } from "./collector/libbpf.ts";
@@ -13,7 +13,8 @@ import type { EventSpec } from "./collector/events/types.ts";
 
 export function traceHelp(): string {
   const rows = [...EVENTS].sort((a, b) => a.dt - b.dt)
-    .map((e) => `  ${String(e.dt).padStart(4)}  ${e.name.padEnd(14)} ${e.family.padEnd(8)} ${e.defaultOn ? "on " : "off"}  ${e.summary}`);
+    .map((e) => `  ${String(e.dt).padStart(4)}  ${e.name.padEnd(14)} ${e.family.padEnd(8)} ${inDefault(e) ? "on " : "off"}  ${e.summary}` +
+      (e.defaultOn && !inDefault(e) && e.defaultWhenNote ? `; ${e.defaultWhenNote}` : ""));
   return `Usage: vigil-agent trace [options]
 
 Print kernel events as they happen, without a server. Runs as root; stops on SIGINT, SIGTERM

@@ -65,6 +65,11 @@ describe("decoder", () => {
       openRecord({ pid: 100 + 512, comm: "other", uid: 7 }, enc("/x")), // same memo slot
       openRecord({ pid: 100, comm: "sudo", uid: 1000, nodename: "host-b" }, enc("/y")),
       openRecord({ pid: 100, comm: "sudo", uid: 1000, nodename: "host-b" }, enc("/y")),
+      // new threads: the last host name is reused only while its bytes are the same
+      openRecord({ pid: 200, comm: "t", uid: 0, nodename: "host-b" }, enc("/z")),
+      openRecord({ pid: 201, comm: "t", uid: 0, nodename: "host-a" }, enc("/z")),
+      openRecord({ pid: 202, comm: "t", uid: 0, nodename: "x".repeat(63) + "b" }, enc("/z")),
+      openRecord({ pid: 203, comm: "t", uid: 0, nodename: "x".repeat(63) + "c" }, enc("/z")),
     ];
     const f = decodeAll(d, batch(recs));
     expect(f.map((x) => [x.pid, x.comm, x.uid, x.nodename, x.file])).toEqual([
@@ -75,11 +80,15 @@ describe("decoder", () => {
       ["612", "other", "7", "host-a", "/x"],
       ["100", "sudo", "1000", "host-b", "/y"],
       ["100", "sudo", "1000", "host-b", "/y"],
+      ["200", "t", "0", "host-b", "/z"],
+      ["201", "t", "0", "host-a", "/z"],
+      ["202", "t", "0", "x".repeat(63) + "b", "/z"],
+      ["203", "t", "0", "x".repeat(63) + "c", "/z"],
     ]);
     // a field written by one event never leaks into the next one's object
     f[0].comm = "changed";
     expect(f[1].comm).toBe("bash");
-    expect(d.stats.decoded.get(open.dt)).toBe(7);
+    expect(d.stats.decoded.get(open.dt)).toBe(11);
     expect(d.stats.malformed).toBe(0);
   });
 

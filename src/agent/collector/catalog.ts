@@ -12,6 +12,11 @@ export const EVENTS: readonly EventSpec[] = [
   ...processEvents, ...memEvents, ...fileEvents, ...networkEvents, ...userEvents, ...vigilEvents,
 ];
 
+/** Is the event in the "default" selection on this kernel? */
+export function inDefault(e: EventSpec): boolean {
+  return e.defaultOn && (e.defaultWhen?.() ?? true);
+}
+
 export const BY_NAME = new Map(EVENTS.map((e) => [e.name, e]));
 export const BY_DT = new Map(EVENTS.map((e) => [e.dt, e]));
 export const FAMILIES: readonly Family[] = ["process", "file", "network", "user", "vigil"];
@@ -31,7 +36,7 @@ export function parseEventSelection(spec: string): EventSpec[] {
     const t = remove ? raw.slice(1) : raw;
     let group: EventSpec[];
     if (t === "all") group = [...EVENTS];
-    else if (t === "default") group = EVENTS.filter((e) => e.defaultOn);
+    else if (t === "default") group = EVENTS.filter(inDefault);
     else if ((FAMILIES as string[]).includes(t)) group = EVENTS.filter((e) => e.family === t);
     else if (BY_NAME.has(t)) group = [BY_NAME.get(t)!];
     else {

@@ -137,7 +137,7 @@ function makeStats(counts: Float64Array): DecodeStats {
   };
 }
 
-function decodeCommon(rec: DataView): CommonFields {
+function decodeCommon(rec: DataView, nodename?: string): CommonFields {
   const pid = rec.getUint32(HDR.pid, true), tgid = rec.getUint32(HDR.tgid, true);
   const ppid = rec.getUint32(HDR.ppid, true), uid = rec.getUint32(HDR.uid, true);
   const comm = readCStr(rec, HDR.comm, 16);
@@ -149,7 +149,7 @@ function decodeCommon(rec: DataView): CommonFields {
     tgid: String(tgid),
     sid: String(rec.getUint32(HDR.sid, true)),
     comm,
-    nodename: readCStr(rec, HDR.nodename, 64),
+    nodename: nodename ?? readCStr(rec, HDR.nodename, 64),
     sessionid: String(rec.getUint32(HDR.sessionid, true)),
     pns: String(rec.getUint32(HDR.pid_ns, true)),
     id: {
@@ -174,6 +174,7 @@ function rootPidNs(): string {
 /** The header's bytes that the common fields come from: pid through nodename. */
 const COMMON_FROM = HDR.pid;
 const COMMON_WORDS = (HDR.SIZE - HDR.pid) / 4;
+const NODENAME_WORDS = 64 / 4;
 /** Threads whose last header is remembered (slot = pid % MEMO_SLOTS). */
 const MEMO_SLOTS = 512;
 
@@ -263,11 +264,21 @@ export class Decoder {
       while (i < COMMON_WORDS && m[mb + i] === w[base + i]) i++;
       if (i === COMMON_WORDS) return hit;
     }
-    const c = decodeCommon(rec);
+    // A new thread: its host name is nearly always the last one decoded (one per UTS namespace).
+    const nb = (rec.byteOffset + HDR.nodename) >> 2, nw = this.nodeWords;
+    let k = 0;
+    if (this.nodeStr !== undefined) while (k < NODENAME_WORDS && nw[k] === w[nb + k]) k++;
+    const c = decodeCommon(rec, k === NODENAME_WORDS ? this.nodeStr : undefined);
+    if (k !== NODENAME_WORDS) {
+      nw.set(w.subarray(nb, nb + NODENAME_WORDS));
+      this.nodeStr = c.nodename;
+    }
     m.set(w.subarray(base, base + COMMON_WORDS), mb);
     this.memo[slot] = c;
     return c;
   }
+  private readonly nodeWords = new Int32Array(NODENAME_WORDS);
+  private nodeStr: string | undefined;
   private readonly memoWords = new Int32Array(MEMO_SLOTS * COMMON_WORDS);
   private readonly memo: (CommonFields | undefined)[] = new Array(MEMO_SLOTS).fill(undefined);
 

@@ -48,6 +48,11 @@ export interface EventSpec {
   size: number;
   /** On unless switched off: high-volume events are off by default. */
   defaultOn: boolean;
+  /** With defaultOn, the event is in "default" only where this holds on the running kernel
+   * (module_load: where modules exist; without them only a hook on every syscall sees it). */
+  defaultWhen?: () => boolean;
+  /** Why defaultWhen can leave the event out of "default", for --help. */
+  defaultWhenNote?: string;
   /** BPF program names (function names) that produce this event. */
   programs: string[];
   fields: FieldSpec[];

@@ -43,6 +43,35 @@ describe.skipIf(!canLoadBpf)("canary", () => {
     }
   });
 
+  test("a reader idle for a while still delivers; stop ends even a long idle poll at once", async () => {
+    const seen: bigint[] = [];
+    const decoder = new Decoder({ bootToUnixNs: 0n });
+    const collect = (idlePollMs?: number) => new Collector({
+      events: [BY_NAME.get("canary")!], ringSize: 1 << 20, agentTgid: process.pid, idlePollMs,
+      onBatch: (buf) => decoder.forEach(buf, (rec, spec) => { seen.push(BigInt(decoder.fields(rec, spec).seq)); }),
+    });
+    const a = collect();
+    a.start();
+    try {
+      await Bun.sleep(1500); // quiet: the reader now polls with its idle timeout
+      libc().lseek(-1, 0x1d1en, CANARY_WHENCE);
+      expect(await waitFor(() => seen.length === 1)).toBe(true);
+      expect(seen).toEqual([0x1d1en]);
+    } finally {
+      await a.stop();
+    }
+    expect(a.readerStats).toEqual({ records: 1, batches: 1 });
+    // An idle poll of a minute: only the stop eventfd can end it before stop()'s 3 s fallback.
+    const b = collect(60_000);
+    b.start();
+    try {
+      await Bun.sleep(1500);
+    } finally {
+      await b.stop();
+    }
+    expect(b.readerStats).toEqual({ records: 0, batches: 0 });
+  });
+
   test("a record's header size is the aligned record size", () => {
     expect(HDR.SIZE % 8).toBe(0);
   });

@@ -14,6 +14,8 @@ export interface CollectorOptions {
   exeAllow?: string[];
   /** Records per batch at most (the reader's cap per drain). */
   batchCap?: number;
+  /** The reader's poll timeout once the ring has been empty for a second (default 1000 ms). */
+  idlePollMs?: number;
   /** A view of the batch's bytes, valid until the callback (or its promise) returns. */
   onBatch: (batch: Uint8Array, records: number) => void | Promise<void>;
   onError?: (message: string) => void;
@@ -44,6 +46,7 @@ export class Collector {
       fd: this.bpf.mapFd(MAPS.events),
       size: this.opts.ringSize,
       cap: this.opts.batchCap,
+      idlePollMs: this.opts.idlePollMs,
       onBatch: this.opts.onBatch,
       onError: this.opts.onError,
     });
@@ -59,8 +62,11 @@ export class Collector {
     for (const e of this.opts.events) this.bpf.setEnabled(e.dt, false);
     this.bpf.setEnabled(999, false);
     this.lastCounters = { drops: this.bpf.drops(), limited: this.bpf.rateLimited() };
-    if (this.reader) await this.reader.stop();
+    if (this.reader) this.readerStats = await this.reader.stop();
   }
+
+  /** What the reader took from the ring, once drained ({-1, -1}: it did not answer the stop). */
+  readerStats?: { records: number; batches: number };
 
   close(): void {
     this.bpf.close();

@@ -16,6 +16,10 @@ const libcSymbols = {
   vsnprintf: { args: [P, usize, P, P], returns: i32 },
   getpagesize: { args: [], returns: i32 },
   lseek: { args: [i32, i64, i32], returns: i64 },
+  eventfd: { args: [u32, i32], returns: i32 },
+  read: { args: [i32, P, usize], returns: i64 },
+  write: { args: [i32, P, usize], returns: i64 },
+  close: { args: [i32], returns: i32 },
 } as const;
 
 export type Libc = ReturnType<typeof openLibc>;

@@ -6,7 +6,8 @@ export const RING_HDR = 8;
 export const RING_BUSY = 0x80000000;
 export const RING_DISCARD = 0x40000000;
 export type WorkerIn =
-  | { type: "start"; fd: number; size: number; cap: number; credits: number; pollMs: number }
+  /** wakeFd: an eventfd the main thread writes to end a poll at once (stop), or -1. */
+  | { type: "start"; fd: number; size: number; cap: number; credits: number; pollMs: number; idlePollMs: number; wakeFd: number }
   /** A batch was consumed; its buffer comes back for reuse (no page faults, no GC churn). */
   | { type: "credit"; n: number; buf?: ArrayBuffer }
   | { type: "stop" };

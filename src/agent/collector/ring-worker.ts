@@ -32,7 +32,10 @@ function post(msg: WorkerOut, transfer?: Transferable[]): void {
   self.postMessage(msg, transfer ?? []);
 }
 
-function start(fd: number, size: number, cap: number, maxCredits: number, pollMs: number): void {
+/** After this long with an empty ring, poll with the idle timeout. */
+const QUIET_MS = 1000;
+
+function start(fd: number, size: number, cap: number, maxCredits: number, pollMs: number, idlePollMs: number, wakeFd: number): void {
   const c = libc();
   const page = c.getpagesize();
   const cons = c.mmap(null, page, 3 /* RW */, 1 /* MAP_SHARED */, fd, 0);
@@ -47,7 +50,14 @@ function start(fd: number, size: number, cap: number, maxCredits: number, pollMs
   const data = new DataView(toArrayBuffer(prod, page, 2 * size));
   const ring = Buffer.from(data.buffer, data.byteOffset, 2 * size);
   const mask = size - 1;
-  const pfd = new Int32Array([fd, 1 /* POLLIN */]); // struct pollfd {int fd; short events, revents}
+  // struct pollfd {int fd; short events, revents}: the ring, then the stop eventfd
+  const pfd = new Int32Array([fd, 1 /* POLLIN */, wakeFd, 1]);
+  const nfds = wakeFd >= 0 ? 2 : 1;
+  const drainBuf = new BigUint64Array(1);
+  /** When a record was last taken (or the reader started). */
+  let lastTaken = performance.now();
+  /** The main thread signalled the eventfd (only stop() does). */
+  let woken = false;
   credits = maxCredits;
 
   let records = 0;
@@ -67,9 +77,20 @@ function start(fd: number, size: number, cap: number, maxCredits: number, pollMs
       return;
     }
     if (consumer === producer) {
-      // Nothing pending: block in poll (bounded), then yield to messages.
+      // Nothing pending: block in poll (bounded; longer once quiet for a second, ended at once
+      // by the stop eventfd), then yield to messages.
+      if (woken) {
+        setTimeout(turn, 1); // the stop message is on its way: do not block again before it
+        return;
+      }
       pfd[1] = 1;
-      c.poll(ptr(pfd), 1, pollMs);
+      pfd[3] = 1;
+      const quiet = performance.now() - lastTaken >= QUIET_MS;
+      c.poll(ptr(pfd), nfds, quiet ? idlePollMs : pollMs);
+      if (nfds === 2 && pfd[3] >>> 16) {
+        c.read(wakeFd, ptr(drainBuf), 8); // reset the eventfd
+        woken = true;
+      }
       setTimeout(turn, 0);
       return;
     }
@@ -115,6 +136,7 @@ function start(fd: number, size: number, cap: number, maxCredits: number, pollMs
     Atomics.store(consPos, 0, pos);
     records += n;
     batches++;
+    lastTaken = performance.now();
     credits--;
     if (n > 0) post({ type: "batch", buf: chunk, bytes, records: n }, [chunk]);
     else {
@@ -136,7 +158,7 @@ function start(fd: number, size: number, cap: number, maxCredits: number, pollMs
 
 self.onmessage = (ev: MessageEvent<WorkerIn>) => {
   const m = ev.data;
-  if (m.type === "start") start(m.fd, m.size, m.cap, m.credits, m.pollMs);
+  if (m.type === "start") start(m.fd, m.size, m.cap, m.credits, m.pollMs, m.idlePollMs, m.wakeFd);
   else if (m.type === "credit") {
     credits += m.n;
     if (m.buf && m.buf.byteLength === CHUNK) pool.push(m.buf);

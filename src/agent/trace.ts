@@ -187,9 +187,6 @@ export async function runTrace(argv: string[]): Promise<number> {
     return 1;
   }
   process.stderr.write(`vigil-agent trace: ${collector.bpf.attached.length} programs attached, ${args.events.length} events; Ctrl-C to stop\n`);
-  // Collect what loading left behind (the object, BTF, relocation tables) now, in one go: left
-  // to the heap's timers, that cleanup ran over the next ~20 s of an otherwise idle agent.
-  Bun.gc(true);
   // A developer's profile of the decode path: `bun --cpu-prof` cannot be used (its sampling
   // signals make the verifier's long BPF_PROG_LOAD fail with EAGAIN), so JSC's sampling
   // profiler starts once everything is attached; it writes its report at exit.

@@ -27,13 +27,12 @@ const GATHER_MS = 20;
  * per second, 50 batches a second were most of the idle agent's CPU. The poll timeout bounds
  * the latency of the first record after a quiet spell the same way. */
 const TRICKLE_MS = 100;
+/** After this long with an empty ring, poll with the idle timeout. */
+const QUIET_MS = 1000;
 
 function post(msg: WorkerOut, transfer?: Transferable[]): void {
   self.postMessage(msg, transfer ?? []);
 }
-
-/** After this long with an empty ring, poll with the idle timeout. */
-const QUIET_MS = 1000;
 
 function start(fd: number, size: number, cap: number, maxCredits: number, pollMs: number, idlePollMs: number, wakeFd: number): void {
   const c = libc();
@@ -62,8 +61,8 @@ function start(fd: number, size: number, cap: number, maxCredits: number, pollMs
 
   let records = 0;
   let batches = 0;
-  /** When the last small batch was taken (0: the last one was full, or none yet). */
-  let smallAt = 0;
+  /** The last batch taken was small (records are trickling in). */
+  let lastSmall = false;
   const fullBytes = Math.min(CHUNK / 2, size / 8);
 
   const turn = () => {
@@ -94,7 +93,7 @@ function start(fd: number, size: number, cap: number, maxCredits: number, pollMs
       setTimeout(turn, 0);
       return;
     }
-    if (smallAt && !stopping && Number(producer - consumer) < fullBytes && performance.now() - smallAt < TRICKLE_MS) {
+    if (lastSmall && !stopping && Number(producer - consumer) < fullBytes && performance.now() - lastTaken < TRICKLE_MS) {
       setTimeout(turn, GATHER_MS); // still trickling: let more gather first
       return;
     }
@@ -150,7 +149,7 @@ function start(fd: number, size: number, cap: number, maxCredits: number, pollMs
     // wakeup, so a 20 ms wait never risks overflowing it; the trickle check above looks at
     // the bytes waiting every 20 ms for the same reason.)
     const full = n >= FULL_BATCH || bytes >= fullBytes;
-    smallAt = full ? 0 : performance.now();
+    lastSmall = !full;
     setTimeout(turn, stopping || full ? 0 : GATHER_MS);
   };
   turn();

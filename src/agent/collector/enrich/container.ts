@@ -94,22 +94,21 @@ export function memcgPath(text: string): string | undefined {
 
 /** Where the v1 memory controller's hierarchy is mounted at its root, from mountinfo text. */
 export function memcgMount(mountinfo: string): string | undefined {
-  for (const line of mountinfo.split("\n")) {
-    const sep = line.indexOf(" - ");
-    if (sep < 0 || !line.startsWith("cgroup ", sep + 3)) continue;
-    const opts = line.slice(sep + 3).split(" ")[2] ?? "";
-    if (!opts.split(",").includes("memory")) continue;
-    const f = line.slice(0, sep).split(" ");
-    if (f[3] === "/" && f[4]) return f[4].replace(/\\040/g, " ");
-  }
-  return undefined;
+  return rootMountOf(mountinfo, "cgroup", "memory");
 }
 
 /** Where cgroup v2 is mounted, from mountinfo text (undefined if not mounted at its root). */
 export function cgroup2Mount(mountinfo: string): string | undefined {
+  return rootMountOf(mountinfo, "cgroup2");
+}
+
+/** The mount point of the first fstype mount (with super option superOpt, if given) that
+ * mounts its file system's root, from mountinfo text. */
+function rootMountOf(mountinfo: string, fstype: string, superOpt?: string): string | undefined {
   for (const line of mountinfo.split("\n")) {
     const sep = line.indexOf(" - ");
-    if (sep < 0 || !line.startsWith("cgroup2 ", sep + 3)) continue;
+    if (sep < 0 || !line.startsWith(`${fstype} `, sep + 3)) continue;
+    if (superOpt !== undefined && !(line.slice(sep + 3).split(" ")[2] ?? "").split(",").includes(superOpt)) continue;
     const f = line.slice(0, sep).split(" ");
     if (f[3] === "/" && f[4]) return f[4].replace(/\\040/g, " ");
   }
@@ -170,11 +169,9 @@ export class Containers {
     const id = containerIdFromCgroup(text);
     const info = id ? this.container(id, tgid) : NO_CONTAINER;
     if (cgroupId && this.isCgroupOf(cgroupId, text)) {
-      if (this.byCgroup.size >= this.maxEntries) this.byCgroup.clear();
-      this.byCgroup.set(cgroupId, info);
+      remember(this.byCgroup, cgroupId, info, this.maxEntries);
     } else if (memcgId && this.isMemcgOf(memcgId, text)) {
-      if (this.byMemcg.size >= this.maxEntries) this.byMemcg.clear();
-      this.byMemcg.set(memcgId, info);
+      remember(this.byMemcg, memcgId, info, this.maxEntries);
     }
     return info;
   }
@@ -191,10 +188,7 @@ export class Containers {
     if (path === undefined || path === "/") return undefined;
     const id = containerIdFromPath(path);
     const info = id ? this.byId.get(id) : NO_CONTAINER;
-    if (info) {
-      if (this.byMemcg.size >= this.maxEntries) this.byMemcg.clear();
-      this.byMemcg.set(memcgId, info);
-    }
+    if (info) remember(this.byMemcg, memcgId, info, this.maxEntries);
     return info;
   }
 
@@ -243,8 +237,7 @@ export class Containers {
       return { id, pod: "" }; // try the environ again with the next process
     }
     const info: ContainerInfo = Object.freeze({ id, pod: podNameFromEnviron(env) });
-    if (this.byId.size >= this.maxEntries) this.byId.clear();
-    this.byId.set(id, info);
+    remember(this.byId, id, info, this.maxEntries);
     return info;
   }
 
@@ -270,6 +263,12 @@ export class Containers {
       return undefined;
     }
   }
+}
+
+/** map.set(key, value), the map emptied first when it already holds max entries. */
+function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  if (map.size >= max) map.clear();
+  map.set(key, value);
 }
 
 /** Is root + path (a cgroup directory other than the hierarchy's root) the inode ino? */

@@ -94,9 +94,10 @@ export class ExeHasher {
         this.known.clear(); // rare (maxEntries distinct images): start over
         this.knownCount = 0;
       }
+      const entry = { id: { ...id }, hex: h.hex };
       const list = this.known.get(id.ino);
-      if (list) list.push({ id: { ...id }, hex: h.hex });
-      else this.known.set(id.ino, [{ id: { ...id }, hex: h.hex }]);
+      if (list) list.push(entry);
+      else this.known.set(id.ino, [entry]);
       this.knownCount++;
     }
     return h.hex;

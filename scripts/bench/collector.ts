@@ -388,8 +388,19 @@ function bpfProgs(ownerPid: number): ProgStat[] {
 
 /** Per phase and program name: summed run time and count over every agent run. */
 const progTotals = new Map<string, Map<string, { ns: number; cnt: number }>>();
-function recordProgs(phase: string, agentPid: number): void {
+/** Per phase: the host's busy share (%) over each agent run counted in it (its maximum decides
+ * whether the phase counts as saturated). */
+const phaseBusy = new Map<string, number[]>();
+/** A phase whose host CPU stayed below this is "unsaturated": the kernel targets are judged on
+ * those runs. With both CPUs saturated every code path costs more (caches shared with the
+ * agent and the load, the hypervisor's scheduling), the kernel's own as much as our programs:
+ * openat's exit measured 0.83 us in a single-thread storm and 1.2-1.8 us at full burst. */
+const SATURATED_PCT = 80;
+const busyPct = (h0: { busy: number; total: number }, h1: { busy: number; total: number }) =>
+  r2(((h1.busy - h0.busy) / Math.max(1, h1.total - h0.total)) * 100);
+function recordProgs(phase: string, agentPid: number, hostBusyPct: number): void {
   const progs = bpfProgs(agentPid);
+  phaseBusy.set(phase, [...(phaseBusy.get(phase) ?? []), hostBusyPct]);
   const m = progTotals.get(phase) ?? new Map();
   progTotals.set(phase, m);
   for (const p of progs) {
@@ -581,13 +592,14 @@ async function throughput(events: string, mixed: boolean, notes: string[], idleR
         break;
       }
       const agent = await startAgent(c.events, P.loadSecs + 60, c.enrich ? [] : ["--no-enrich"]);
+      const h0a = hostCpu(); // from the agent's start: its program counters cover the warm-up too
       await sleep(P.warmMs);
       const h0 = hostCpu(), c0 = cpuSecs(agent.pid), t0 = now();
       const lg = await loadgen([c.load, "--rate", String(c.rate), "--duration", String(P.loadSecs),
         "--threads", String(c.threads), "--mix", MIX.join(","), "--file", openTarget], P.loadSecs + 30);
       const c1 = cpuSecs(agent.pid), t1 = now(), h1 = hostCpu();
       const mem = memMiB(agent.pid);
-      if (!c.diagnostic) recordProgs("throughput", agent.pid);
+      if (!c.diagnostic) recordProgs(`throughput ${c.label}`, agent.pid, busyPct(h0a, h1));
       const { summary, drainSecs } = await stopAgent(agent);
       const generated: Record<string, number> = c.load === "mix"
         ? { open: +lg.open, connect: +lg.connect, accept: +lg.accepted, execve: +lg.exec }
@@ -690,6 +702,7 @@ async function slowdown(offered: Map<string, { dt: number; family: string; defau
     for (let i = 0; i < P.pairs; i++) {
       const withVigil = async () => {
         const a = await startAgent(p.events, 120);
+        const h0 = hostCpu();
         await sleep(P.settleMs);
         // A freshly started agent spends its first seconds compiling its hot paths (JIT) and
         // filling its caches; an agent on a host has long done that. Untimed storms first: after
@@ -697,7 +710,7 @@ async function slowdown(offered: Map<string, { dt: number; family: string; defau
         // three next to nothing.
         if (!opt["cold-storms"]) for (let w = 0; w < P.warmStorms; w++) await storm(p.kind, p.count);
         const t = await storm(p.kind, p.count);
-        recordProgs("storms", a.pid);
+        recordProgs(`storm ${p.kind}`, a.pid, busyPct(h0, hostCpu()));
         const { summary } = await stopAgent(a);
         return { t, seen: summary.byType[p.event]?.events, drops: summary.drops };
       };
@@ -822,13 +835,13 @@ interface IdleResult {
 async function idle(): Promise<IdleResult> {
   log(`idle: agent --events default, ${P.idleSecs} s without load`);
   const a = await startAgent("default", P.idleSecs + 60);
-  const ta = now();
+  const ta = now(), h0 = hostCpu();
   await sleep(P.idleWarmMs);
   const c0 = cpuSecs(a.pid), t0 = now();
   await sleep(P.idleSecs * 1000);
   const c1 = cpuSecs(a.pid), t1 = now();
   const mem = memMiB(a.pid);
-  recordProgs("idle", a.pid);
+  recordProgs("idle", a.pid, busyPct(h0, hostCpu()));
   const { summary, drainSecs, exitSecs } = await stopAgent(a);
   // "Idle" means no load from this bench: other processes on the host still make events.
   return {
@@ -864,38 +877,56 @@ function progTarget(name: string): { class: string; target_ns?: number } {
   return { class: "other" };
 }
 
+type ProgSum = { ns: number; cnt: number };
+const avgOf = (t: ProgSum) => (t.cnt ? Math.round(t.ns / t.cnt) : NaN);
+
 function kernelCost() {
-  const phases: Record<string, Array<{ program: string; run_cnt: number; run_time_ns: number; avg_ns: number }>> = {};
-  const all = new Map<string, { ns: number; cnt: number }>();
+  const phases: Record<string, { host_busy_pct_max: number; saturated: boolean; programs: Array<{ program: string; run_cnt: number; run_time_ns: number; avg_ns: number }> }> = {};
+  const sums = { all: new Map<string, ProgSum>(), unsaturated: new Map<string, ProgSum>(), saturated: new Map<string, ProgSum>() };
+  const add = (m: Map<string, ProgSum>, n: string, t: ProgSum) => {
+    const a = m.get(n) ?? { ns: 0, cnt: 0 };
+    a.ns += t.ns;
+    a.cnt += t.cnt;
+    m.set(n, a);
+  };
   for (const [phase, m] of progTotals) {
-    phases[phase] = [...m].sort().map(([n, t]) => ({ program: n, run_cnt: t.cnt, run_time_ns: t.ns, avg_ns: t.cnt ? Math.round(t.ns / t.cnt) : NaN }));
+    const busy = Math.max(...(phaseBusy.get(phase) ?? [100]));
+    const saturated = busy >= SATURATED_PCT;
+    phases[phase] = {
+      host_busy_pct_max: busy, saturated,
+      programs: [...m].sort().map(([n, t]) => ({ program: n, run_cnt: t.cnt, run_time_ns: t.ns, avg_ns: avgOf(t) })),
+    };
     for (const [n, t] of m) {
-      const a = all.get(n) ?? { ns: 0, cnt: 0 };
-      a.ns += t.ns;
-      a.cnt += t.cnt;
-      all.set(n, a);
+      add(sums.all, n, t);
+      add(saturated ? sums.saturated : sums.unsaturated, n, t);
     }
   }
-  const programs = [...all].sort(([a], [b]) => a.localeCompare(b)).map(([n, t]) => {
-    const avg = t.cnt ? t.ns / t.cnt : NaN;
+  const programs = [...sums.all].sort(([a], [b]) => a.localeCompare(b)).map(([n, t]) => {
     const tg = progTarget(n);
     const evs = progEvents(n).map((e) => e.name);
+    const un = sums.unsaturated.get(n) ?? { ns: 0, cnt: 0 }, sat = sums.saturated.get(n) ?? { ns: 0, cnt: 0 };
+    // Judged on the unsaturated runs when there are enough of them (1,000), else on all.
+    const basis = un.cnt >= 1000 ? "unsaturated" : "all";
+    const judged = basis === "unsaturated" ? avgOf(un) : avgOf(t);
     return {
-      program: n, events: evs, class: tg.class, run_cnt: t.cnt, run_time_ns: t.ns, avg_ns: Math.round(avg),
-      target_ns: tg.target_ns, pass: tg.target_ns === undefined || t.cnt === 0 ? undefined : avg <= tg.target_ns,
+      program: n, events: evs, class: tg.class, run_cnt: t.cnt, run_time_ns: t.ns, avg_ns: avgOf(t),
+      unsaturated: { run_cnt: un.cnt, avg_ns: avgOf(un) }, saturated: { run_cnt: sat.cnt, avg_ns: avgOf(sat) },
+      judged_on: basis, judged_avg_ns: judged,
+      target_ns: tg.target_ns, pass: tg.target_ns === undefined || t.cnt === 0 ? undefined : judged <= tg.target_ns,
     };
   });
   // Per event: the kernel cost of one syscall of its busiest variant. Programs are grouped by
   // syscall (the name without _enter/_exit/_success); cost = the group's total run time / the
   // group's largest run count (an enter and its exit run once each per call).
-  const perEvent = catalog
+  const perEventOf = (m: Map<string, ProgSum>) => catalog
     .map((e) => {
       const groups = new Map<string, { ns: number; cnt: number; progs: string[] }>();
-      for (const p of programs.filter((x) => x.events.includes(e.name) && x.run_cnt > 0)) {
+      for (const p of programs.filter((x) => x.events.includes(e.name) && (m.get(x.program)?.cnt ?? 0) > 0)) {
+        const t = m.get(p.program)!;
         const stem = p.program.replace(/_(enter|exit|success)$/, "");
         const g = groups.get(stem) ?? { ns: 0, cnt: 0, progs: [] };
-        g.ns += p.run_time_ns;
-        g.cnt = Math.max(g.cnt, p.run_cnt);
+        g.ns += t.ns;
+        g.cnt = Math.max(g.cnt, t.cnt);
         g.progs.push(p.program);
         groups.set(stem, g);
       }
@@ -903,10 +934,14 @@ function kernelCost() {
       return best && { event: e.name, dt: e.dt, programs: best.progs, calls: best.cnt, ns_per_call: Math.round(best.ns / best.cnt) };
     })
     .filter((e): e is NonNullable<typeof e> => !!e);
+  const perEvent = perEventOf(sums.all), perEventUnsat = perEventOf(sums.unsaturated);
   const elkeid = ELKEID.map((k) => {
     const ev = catalog.find((e) => e.dt === k.dt);
-    const mine = perEvent.find((e) => e.dt === k.dt);
-    return { hook: k.hook, elkeid_avg_ns: k.avg_ns, vigil_event: ev?.name ?? null, vigil_avg_ns: mine?.ns_per_call ?? null, vigil_programs: mine?.programs ?? [] };
+    const mine = perEvent.find((e) => e.dt === k.dt), un = perEventUnsat.find((e) => e.dt === k.dt);
+    return {
+      hook: k.hook, elkeid_avg_ns: k.avg_ns, vigil_event: ev?.name ?? null, vigil_avg_ns: mine?.ns_per_call ?? null,
+      vigil_unsaturated_avg_ns: un && un.calls >= 1000 ? un.ns_per_call : null, vigil_programs: mine?.programs ?? [],
+    };
   });
   // Where the kernel time went: programs by total run time.
   const totalNs = programs.reduce((a, p) => a + p.run_time_ns, 0);
@@ -915,7 +950,8 @@ function kernelCost() {
   return {
     top_time: topTime,
     source: "kernel.bpf_stats_enabled=1; run_time_ns/run_cnt of the vigil_* programs held by this bench's agents (/proc/PID/fdinfo, names from bpftool prog show -j), summed over all agent runs",
-    programs, per_event: perEvent, elkeid_published: elkeid, by_phase: phases,
+    saturation: `a phase (one throughput rate, one storm kind) is saturated when the host's CPUs were ${SATURATED_PCT}% busy or more over an agent run counted in it; targets are judged on the unsaturated phases' runs where a program has 1,000 of them, else on all runs`,
+    programs, per_event: perEvent, per_event_unsaturated: perEventUnsat, elkeid_published: elkeid, by_phase: phases,
   };
 }
 
@@ -941,10 +977,11 @@ function targets(doc: Record<string, unknown>): Target[] {
       t.push({ name: `${s.storm}, Vigil's added time / auditd's (auditd ×${s.auditd.ratio.toFixed(3)})`, target: "≤ 0.33", value: Number.isFinite(f) ? f.toFixed(3) : "—", pass: Number.isFinite(f) ? f <= 1 / 3 : undefined });
     }
   }
-  const kc = doc.kernel_cost as { programs: Array<{ program: string; class: string; avg_ns: number; run_cnt: number; target_ns?: number; pass?: boolean }> };
+  const kc = doc.kernel_cost as ReturnType<typeof kernelCost>;
   // Programs with at least 1000 runs (fewer is too noisy to judge).
   for (const p of kc.programs.filter((x) => x.target_ns !== undefined && x.pass !== undefined && x.run_cnt >= 1000)) {
-    t.push({ name: `kernel cost ${p.program} (${p.class})`, target: `≤ ${(p.target_ns! / 1000).toFixed(0)} µs/run`, value: `${(p.avg_ns / 1000).toFixed(3)} µs`, pass: p.pass });
+    const basis = p.judged_on === "unsaturated" ? "" : ", all runs";
+    t.push({ name: `kernel cost ${p.program} (${p.class}${basis})`, target: `≤ ${(p.target_ns! / 1000).toFixed(0)} µs/run`, value: `${(p.judged_avg_ns / 1000).toFixed(3)} µs`, pass: p.pass });
   }
   const idleR = doc.idle as { cpu_pct: number; rss_mib: number };
   t.push({ name: "idle agent CPU", target: "≤ 1%", value: `${idleR.cpu_pct.toFixed(2)}%`, pass: idleR.cpu_pct <= 1 });
@@ -986,16 +1023,20 @@ function printTable(doc: Record<string, unknown>): void {
   }
   o.push(`   order: ${sd.order}`);
   const kc = doc.kernel_cost as ReturnType<typeof kernelCost>;
-  o.push("", "3. Kernel cost per program run (bpf_stats; all agent runs of this bench)",
-    "   program                        class      runs        avg ns   target");
+  const ns = (x: number) => (Number.isFinite(x) ? String(x) : "—");
+  o.push("", `3. Kernel cost per program run (bpf_stats; avg ns over the runs of unsaturated phases (host CPU < ${SATURATED_PCT}%: paced rates, storms),`,
+    "   saturated ones, and all; the target is judged on the unsaturated runs when there are 1,000 of them, else on all (*))",
+    "   program                        class      runs   unsat ns  (runs)        sat ns    all ns   target");
   for (const p of kc.programs.filter((x) => x.run_cnt >= 100)) {
-    o.push(`   ${p.program.padEnd(30)} ${p.class.padEnd(8)} ${String(p.run_cnt).padStart(10)} ${(p.run_cnt ? String(p.avg_ns) : "—").padStart(10)}   ${p.target_ns ? `≤ ${p.target_ns}` : "—"}${p.pass === undefined ? "" : p.pass ? "  PASS" : "  FAIL"}`);
+    o.push(`   ${p.program.padEnd(30)} ${p.class.padEnd(8)} ${String(p.run_cnt).padStart(8)} ${ns(p.unsaturated.avg_ns).padStart(10)} ${`(${p.unsaturated.run_cnt})`.padStart(9)} ${ns(p.saturated.avg_ns).padStart(12)} ${ns(p.avg_ns).padStart(9)}   ${p.target_ns ? `≤ ${p.target_ns}` : "—"}${p.pass === undefined ? "" : `${p.judged_on === "all" ? "*" : ""}${p.pass ? "  PASS" : "  FAIL"}`}`);
   }
+  o.push("   phases: " + Object.entries(kc.by_phase).map(([k, v]) => `${k} ${v.saturated ? "saturated" : "unsaturated"} (host ≤ ${v.host_busy_pct_max}%)`).join("; "));
   const few = kc.programs.filter((x) => x.run_cnt > 0 && x.run_cnt < 100).length, unused = kc.programs.filter((x) => x.run_cnt === 0).length;
   if (few || unused) o.push(`   (not shown: ${few} programs that ran fewer than 100 times, ${unused} that never ran; all are in the JSON)`);
   o.push("   Elkeid's published per-hook averages beside Vigil's (per call: enter + exit of the busiest syscall variant):");
   for (const e of kc.elkeid_published) {
-    o.push(`     ${e.hook.padEnd(12)} Elkeid ${(e.elkeid_avg_ns / 1000).toFixed(2).padStart(6)} µs   Vigil ${e.vigil_avg_ns === null ? `— (${e.vigil_event ? "not exercised" : "no such event yet"})` : `${(e.vigil_avg_ns / 1000).toFixed(3)} µs (${e.vigil_event}: ${e.vigil_programs.join(" + ")})`}`);
+    const un = e.vigil_unsaturated_avg_ns === null ? "" : `, unsaturated ${(e.vigil_unsaturated_avg_ns / 1000).toFixed(3)} µs`;
+    o.push(`     ${e.hook.padEnd(12)} Elkeid ${(e.elkeid_avg_ns / 1000).toFixed(2).padStart(6)} µs   Vigil ${e.vigil_avg_ns === null ? `— (${e.vigil_event ? "not exercised" : "no such event yet"})` : `${(e.vigil_avg_ns / 1000).toFixed(3)} µs all runs${un} (${e.vigil_event}: ${e.vigil_programs.join(" + ")})`}`);
   }
   const id = doc.idle as IdleResult;
   o.push("   Kernel time by program, all runs (top 5): " + kc.top_time.map((p) => `${p.program} ${p.total_ms} ms (${Math.round(p.share * 100)}%, ${fmtK(p.run_cnt)} runs)`).join("; "));

@@ -67,9 +67,8 @@ describe.skipIf(!canLoadBpf)("network events", () => {
       { res: "-98", sa_family: "10", sip: "::1", sport: o.port },
     ]);
     expect(ev("accept")).toMatchObject([
-      // accept with an address buffer: the peer as the kernel returned it
+      // accept with an address buffer and accept4 without one: the peer from the new socket
       { res: o.accept, sa_family: "10", dip: "::1", dport: o.c1port, sip: "::1", sport: o.port },
-      // accept4 without one: the peer from the new socket
       { res: o.accept4, sa_family: "10", dip: "::1", dport: o.c2port, sip: "::1", sport: o.port },
       { res: "-22" },
       { res: "-11", sa_family: "10", sip: "::1", sport: o.port }, // the listening socket's end

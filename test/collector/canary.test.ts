@@ -99,6 +99,33 @@ describe.skipIf(!canLoadBpf)("canary", () => {
     }
   });
 
+  test("a trickle is taken in batches a quarter of a second apart, none lost", async () => {
+    // 20 events/s for 2 s: every wakeup of the reader costs ~0.3 ms of CPU, so a trickle must
+    // not be taken record by record (40 batches) nor every 100 ms (~20), but every 250 ms.
+    const seen: bigint[] = [];
+    const decoder = new Decoder({ bootToUnixNs: 0n });
+    const c = new Collector({
+      events: [BY_NAME.get("canary")!], ringSize: 1 << 20, agentTgid: process.pid,
+      onBatch: (buf) => decoder.forEach(buf, (rec, spec) => { seen.push(BigInt(decoder.fields(rec, spec).seq)); }),
+    });
+    c.start();
+    try {
+      await Bun.sleep(300);
+      for (let i = 0n; i < 40n; i++) {
+        libc().lseek(-1, 0x7c00n + i, CANARY_WHENCE);
+        await Bun.sleep(50);
+      }
+      expect(await waitFor(() => seen.length >= 40)).toBe(true);
+      expect(seen).toEqual(Array.from({ length: 40 }, (_, i) => 0x7c00n + BigInt(i)));
+    } finally {
+      await c.stop();
+    }
+    const stats = c.readerStats!;
+    expect(stats.records).toBe(40);
+    expect(stats.batches).toBeGreaterThanOrEqual(2);
+    expect(stats.batches).toBeLessThanOrEqual(13); // ~2.3 s / 250 ms, plus the first and last
+  });
+
   // IRQ work interrupts so far, summed over CPUs (null where the kernel does not count them).
   const irqWork = (): number | null => {
     const line = readFileSync("/proc/interrupts", "utf8").split("\n").find((l) => l.trimStart().startsWith("IWI:"));

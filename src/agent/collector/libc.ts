@@ -1,4 +1,4 @@
-// libc through bun:ffi: the few calls the collector needs (memfd, mmap, poll, clocks, errno).
+// libc through bun:ffi: the few calls the collector needs (memfd, mmap, poll, epoll, clocks, errno).
 import { dlopen, FFIType, toArrayBuffer, type Pointer } from "bun:ffi";
 
 const { i32, u32, u64, i64, cstring } = FFIType;
@@ -20,6 +20,9 @@ const libcSymbols = {
   read: { args: [i32, P, usize], returns: i64 },
   write: { args: [i32, P, usize], returns: i64 },
   close: { args: [i32], returns: i32 },
+  epoll_create1: { args: [i32], returns: i32 },
+  epoll_ctl: { args: [i32, i32, i32, P], returns: i32 },
+  epoll_wait: { args: [i32, P, i32, i32], returns: i32 },
 } as const;
 
 export type Libc = ReturnType<typeof openLibc>;

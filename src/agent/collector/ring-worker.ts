@@ -1,4 +1,4 @@
-// The ring reader, run in a Worker: maps the BPF ring buffer's pages, waits with poll(2), and
+// The ring reader, run in a Worker: maps the BPF ring buffer's pages, waits with epoll(7), and
 // drains at most `cap` records per turn into one transferable ArrayBuffer, so neither a storm
 // nor a slow consumer can stall an event loop. Replaces libbpf 1.1's unbounded
 // ring_buffer__consume. Protocol: ring-reader.ts.
@@ -18,17 +18,22 @@ let credits = 0;
  * page faults and GC unmapping, ~0.2 us of kernel time per record. */
 const CHUNK = 256 << 10;
 const pool: ArrayBuffer[] = [];
-/** Records that make a batch worth handing over at once, and how long a smaller one waits for
- * more (bounded latency: the ring wakes the reader only once an eighth of it is waiting). */
+/** Records that make a batch worth handing over at once. */
 const FULL_BATCH = 512;
-const GATHER_MS = 20;
 /** While records trickle, a batch is taken at most this often (unless enough bytes are waiting
- * to make it full): each batch costs both threads their messages, and at a few hundred events
- * per second, 50 batches a second were most of the idle agent's CPU. The poll timeout bounds
- * the latency of the first record after a quiet spell the same way. */
-const TRICKLE_MS = 100;
+ * to make it full): each batch costs both threads a wakeup (~0.3 ms of CPU each in Bun) and
+ * their messages. At 100 ms, any trickle at all (10 events/s as much as 150/s) kept an
+ * otherwise idle agent at ~1.2% of a CPU. A trickled event therefore waits up to 250 ms; a
+ * storm is read at once (full batches, and the kernel's wakeup at an eighth of the ring). */
+const TRICKLE_MS = 250;
 /** After this long with an empty ring, poll with the idle timeout. */
 const QUIET_MS = 1000;
+const EPOLLIN = 1;
+const EPOLLET = 1 << 31;
+const EPOLL_CTL_ADD = 1;
+const EPOLL_CLOEXEC = 0o2000000;
+/** struct epoll_event is packed on x86-64: u32 events, u64 data. */
+const EPOLL_EVENT = 12;
 
 function post(msg: WorkerOut, transfer?: Transferable[]): void {
   self.postMessage(msg, transfer ?? []);
@@ -49,9 +54,24 @@ function start(fd: number, size: number, cap: number, maxCredits: number, pollMs
   const data = new DataView(toArrayBuffer(prod, page, 2 * size));
   const ring = Buffer.from(data.buffer, data.byteOffset, 2 * size);
   const mask = size - 1;
-  // struct pollfd {int fd; short events, revents}: the ring, then the stop eventfd
-  const pfd = new Int32Array([fd, 1 /* POLLIN */, wakeFd, 1]);
-  const nfds = wakeFd >= 0 ? 2 : 1;
+  // Waits are epoll_wait on the ring (edge-triggered) and the stop eventfd. Edge-triggered:
+  // records below the kernel's wakeup threshold do not wake it (BPF_RB_NO_WAKEUP), so a wait
+  // ends only at its timeout, when the programs ask for a wakeup (each time the bytes waiting
+  // cross an eighth of the ring: record_submit in bpf/lib/common.h) or at stop. A trickle of
+  // records therefore costs one wakeup per TRICKLE_MS, not one per 20 ms check of the bytes
+  // waiting (which was most of an otherwise idle agent's CPU with ~150 events/s arriving).
+  const ep = c.epoll_create1(EPOLL_CLOEXEC);
+  const evBuf = new Uint8Array(EPOLL_EVENT * 2);
+  const evView = new DataView(evBuf.buffer);
+  const watch = (wfd: number, events: number, tag: number): boolean => {
+    evView.setUint32(0, events >>> 0, true);
+    evView.setBigUint64(4, BigInt(tag), true);
+    return c.epoll_ctl(ep, EPOLL_CTL_ADD, wfd, ptr(evBuf)) === 0;
+  };
+  if (ep < 0 || !watch(fd, EPOLLIN | EPOLLET, 0) || (wakeFd >= 0 && !watch(wakeFd, EPOLLIN, 1))) {
+    post({ type: "error", message: `failed to set up epoll on the ring buffer (fd ${fd}): ${strerror(errno())}` });
+    return;
+  }
   const drainBuf = new BigUint64Array(1);
   /** When a record was last taken (or the reader started). */
   let lastTaken = performance.now();
@@ -64,6 +84,17 @@ function start(fd: number, size: number, cap: number, maxCredits: number, pollMs
   /** The last batch taken was small (records are trickling in). */
   let lastSmall = false;
   const fullBytes = Math.min(CHUNK / 2, size / 8);
+  /** Block until a ring wakeup, the stop eventfd, or ms (the Worker's messages wait too: only
+   * stop needs to be prompt, and it comes with the eventfd). */
+  const wait = (ms: number) => {
+    const n = c.epoll_wait(ep, ptr(evBuf), 2, Math.max(0, Math.ceil(ms)));
+    for (let i = 0; i < n; i++) {
+      if (evView.getUint32(i * EPOLL_EVENT + 4, true) === 1) {
+        c.read(wakeFd, ptr(drainBuf), 8); // reset the eventfd
+        woken = true;
+      }
+    }
+  };
 
   const turn = () => {
     const consumer = Atomics.load(consPos, 0);
@@ -72,6 +103,7 @@ function start(fd: number, size: number, cap: number, maxCredits: number, pollMs
       // Drained what the kernel had produced when asked to stop.
       c.munmap(cons, page);
       c.munmap(prod, prodLen);
+      c.close(ep);
       post({ type: "stopped", records, batches });
       return;
     }
@@ -82,19 +114,17 @@ function start(fd: number, size: number, cap: number, maxCredits: number, pollMs
         setTimeout(turn, 1); // the stop message is on its way: do not block again before it
         return;
       }
-      pfd[1] = 1;
-      pfd[3] = 1;
-      const quiet = performance.now() - lastTaken >= QUIET_MS;
-      c.poll(ptr(pfd), nfds, quiet ? idlePollMs : pollMs);
-      if (nfds === 2 && pfd[3] >>> 16) {
-        c.read(wakeFd, ptr(drainBuf), 8); // reset the eventfd
-        woken = true;
-      }
+      const idleFor = performance.now() - lastTaken;
+      // trickling: nothing is taken before the next batch is due anyway
+      wait(idleFor >= QUIET_MS ? idlePollMs : lastSmall ? Math.max(pollMs, TRICKLE_MS - idleFor) : pollMs);
       setTimeout(turn, 0);
       return;
     }
-    if (lastSmall && !stopping && Number(producer - consumer) < fullBytes && performance.now() - lastTaken < TRICKLE_MS) {
-      setTimeout(turn, GATHER_MS); // still trickling: let more gather first
+    const since = performance.now() - lastTaken;
+    if (lastSmall && !stopping && !woken && Number(producer - consumer) < fullBytes && since < TRICKLE_MS) {
+      // still trickling: let more gather until the batch is due (or the kernel asks)
+      wait(TRICKLE_MS - since);
+      setTimeout(turn, 0);
       return;
     }
     if (credits <= 0 && !stopping) {
@@ -142,15 +172,14 @@ function start(fd: number, size: number, cap: number, maxCredits: number, pollMs
       credits++;
       pool.push(chunk);
     }
-    // A small batch means records are trickling in: let them gather for a while rather than
-    // hand over one or two at a time (a batch costs both threads ~30 us in messages, which at
-    // a few thousand events/s was most of the agent's CPU). A full batch goes on at once.
-    // (A small ring: an eighth of it waiting also counts as full, as it does for the kernel's
-    // wakeup, so a 20 ms wait never risks overflowing it; the trickle check above looks at
-    // the bytes waiting every 20 ms for the same reason.)
+    // A small batch means records are trickling in: the next one is taken TRICKLE_MS after
+    // this one (the trickle wait above) rather than one or two records at a time (a batch
+    // costs both threads ~30 us in messages, which at a few thousand events/s was most of the
+    // agent's CPU). A full batch goes on at once. (A small ring: an eighth of it waiting also
+    // counts as full; the kernel's wakeup at that point ends the trickle wait.)
     const full = n >= FULL_BATCH || bytes >= fullBytes;
     lastSmall = !full;
-    setTimeout(turn, stopping || full ? 0 : GATHER_MS);
+    setTimeout(turn, 0);
   };
   turn();
 }

@@ -830,6 +830,8 @@ async function auditdPhase(
 
 interface IdleResult {
   seconds: number; cpu_pct: number; rss_mib: number; hwm_mib: number; events_seen: number; events_per_s: number; stop_s: number; exit_s: number;
+  /** The events seen by type: where the background came from. */
+  events_by_type: Record<string, number>;
 }
 
 async function idle(): Promise<IdleResult> {
@@ -847,6 +849,7 @@ async function idle(): Promise<IdleResult> {
   return {
     seconds: r2(t1 - t0), cpu_pct: r2(((c1 - c0) / (t1 - t0)) * 100), rss_mib: r2(mem.rss), hwm_mib: r2(mem.hwm),
     events_seen: summary.total, events_per_s: r2(summary.total / (t1 - ta)), stop_s: r2(drainSecs), exit_s: r2(exitSecs),
+    events_by_type: Object.fromEntries(Object.entries(summary.byType).map(([k, v]) => [k, v.events]).filter(([, n]) => +n > 0)),
   };
 }
 
@@ -1040,7 +1043,7 @@ function printTable(doc: Record<string, unknown>): void {
   }
   const id = doc.idle as IdleResult;
   o.push("   Kernel time by program, all runs (top 5): " + kc.top_time.map((p) => `${p.program} ${p.total_ms} ms (${Math.round(p.share * 100)}%, ${fmtK(p.run_cnt)} runs)`).join("; "));
-  o.push("", `4. Idle agent (--events default, ${id.seconds} s, no bench load; measured first): CPU ${id.cpu_pct}%, RSS ${id.rss_mib} MiB (peak ${id.hwm_mib} MiB); ${id.events_seen} events from other processes (~${Math.round(id.events_per_s)}/s); stop: summary after ${id.stop_s} s, exit after ${id.exit_s} s`);
+  o.push("", `4. Idle agent (--events default, ${id.seconds} s, no bench load; measured first): CPU ${id.cpu_pct}%, RSS ${id.rss_mib} MiB (peak ${id.hwm_mib} MiB); ${id.events_seen} events from other processes (~${Math.round(id.events_per_s)}/s: ${Object.entries(id.events_by_type ?? {}).map(([k, n]) => `${k} ${n}`).join(", ")}); stop: summary after ${id.stop_s} s, exit after ${id.exit_s} s`);
   o.push(`5. Binary: ${(doc.binary as { size_mib: number }).size_mib} MiB`);
   o.push("", "Targets (issue 2):");
   for (const t of doc.targets as Target[]) o.push(`  ${mark(t.pass)}  ${t.name.padEnd(62)} ${t.value.padStart(16)}   target ${t.target}`);

@@ -8,18 +8,20 @@ const pathMode = [RES, fld("mode", 160, "octal"), fld("file", 164, "str")];
 const path2 = [RES, fld("flags", 160, "u32"), fld("old_name", 164, "str"), fld("new_name", 168, "str")];
 const path2Sb = [...path2, fld("sb_id", 172, "str")];
 const CREATE_SOCKET_FIELDS = ["sa_family", "dip", "dport", "sip", "sport", "socket_pid"];
+/** open and file_create share the open family's exit programs (no entry programs: bpf/file.bpf.c). */
+const OPEN_EXITS = ["vigil_open_exit", "vigil_openat_exit", "vigil_creat_exit", "vigil_openat2_exit"];
 const rw = [RES, fld("count", 160, "u64"), fld("fd", 168, "i32"), fld("file", 172, "str"), fld("buf", 176, "str")];
 
 export const fileEvents: EventSpec[] = [
   {
     name: "open", dt: 2, family: "file", struct: "vigil_open", size: 176, defaultOn: true,
-    programs: progs("open", "openat", "creat", "openat2"),
+    programs: OPEN_EXITS, // exits only: the arguments are read from the saved registers
     fields: [RES, fld("flags", 160, "u32"), fld("mode", 164, "octal"), fld("file", 168, "str")],
     summary: "open, openat, openat2, creat (file = the opened file's path)",
   },
   {
     name: "file_create", dt: 602, family: "file", struct: "vigil_file_create", size: 176, defaultOn: true,
-    programs: [...progs("open", "openat", "creat", "openat2"), ...progs("mknod", "mknodat")],
+    programs: [...OPEN_EXITS, ...progs("mknod", "mknodat")],
     fields: [RES, fld("mode", 160, "octal"), fld("file_path", 164, "str"), fld("sb_id", 168, "str")],
     // Elkeid's socket of the creating process: finding it means scanning the process's fds
     // (and its ancestors'), far beyond a file event's budget, so the fields stay empty.

@@ -108,7 +108,7 @@ function start(fd: number, size: number, cap: number, maxCredits: number, pollMs
       return;
     }
     if (consumer === producer) {
-      // Nothing pending: block in poll (bounded; longer once quiet for a second, ended at once
+      // Nothing pending: block in epoll_wait (bounded; longer once quiet for a second, ended at once
       // by the stop eventfd), then yield to messages.
       if (woken) {
         setTimeout(turn, 1); // the stop message is on its way: do not block again before it

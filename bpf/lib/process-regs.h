@@ -2,8 +2,8 @@
  * user registers (x86-64: di, si, dx, r10, r8, r9) still hold them there. trace_sys_exit runs
  * before ptrace's syscall-exit stop and before signal delivery, the only things that rewrite
  * them, and the syscalls read this way (execve*, fork/clone*, kill/tkill/tgkill, prctl, ptrace,
- * open/openat/openat2/creat) do not modify their own registers. Compat (32-bit) syscalls never reach the syscalls:
- * tracepoints. Saves the entry program and the per-thread stash (task storage: ~0.3-1.3 us on
+ * open/openat/openat2/creat) do not modify their own registers. Compat (32-bit) syscalls never
+ * reach the syscalls: tracepoints. Saves the entry program and the per-thread stash (task storage: ~0.3-1.3 us on
  * a thread's first use) on every call, which is most of the cost of these events. */
 #ifndef VIGIL_PROCESS_REGS_H
 #define VIGIL_PROCESS_REGS_H

@@ -387,14 +387,22 @@ function bpfProgs(ownerPid: number): ProgStat[] {
 }
 
 /** Per phase and program name: summed run time and count over every agent run. */
-const progTotals = new Map<string, Map<string, { ns: number; cnt: number }>>();
+type ProgSum = { ns: number; cnt: number };
+const progTotals = new Map<string, Map<string, ProgSum>>();
+/** Add t to m's sum for program n. */
+function addSum(m: Map<string, ProgSum>, n: string, t: ProgSum): void {
+  const a = m.get(n) ?? { ns: 0, cnt: 0 };
+  a.ns += t.ns;
+  a.cnt += t.cnt;
+  m.set(n, a);
+}
 /** Per phase: the host's busy share (%) over each agent run counted in it (its maximum decides
  * whether the phase counts as saturated). */
 const phaseBusy = new Map<string, number[]>();
 /** A phase whose host CPU stayed below this is "unsaturated": the kernel targets are judged on
- * those runs. With both CPUs saturated every code path costs more (caches shared with the
- * agent and the load, the hypervisor's scheduling), the kernel's own as much as our programs:
- * openat's exit measured 0.83 us in a single-thread storm and 1.2-1.8 us at full burst. */
+ * those runs, the cost of a program rather than of a starved machine. (Before the ring's
+ * wakeups were rationed, saturated runs cost 1.8x the quiet ones; now the two agree within
+ * noise for openat, and rare events such as connect cost more at paced rates, caches cold.) */
 const SATURATED_PCT = 80;
 const busyPct = (h0: { busy: number; total: number }, h1: { busy: number; total: number }) =>
   r2(((h1.busy - h0.busy) / Math.max(1, h1.total - h0.total)) * 100);
@@ -403,12 +411,7 @@ function recordProgs(phase: string, agentPid: number, hostBusyPct: number): void
   phaseBusy.set(phase, [...(phaseBusy.get(phase) ?? []), hostBusyPct]);
   const m = progTotals.get(phase) ?? new Map();
   progTotals.set(phase, m);
-  for (const p of progs) {
-    const t = m.get(p.name) ?? { ns: 0, cnt: 0 };
-    t.ns += p.run_time_ns;
-    t.cnt += p.run_cnt;
-    m.set(p.name, t);
-  }
+  for (const p of progs) addSum(m, p.name, { ns: p.run_time_ns, cnt: p.run_cnt });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -572,7 +575,7 @@ async function throughput(events: string, mixed: boolean, notes: string[], idleR
     const h0 = hostCpu();
     const lg = await loadgen(["mix", "--rate", "0", "--duration", String(P.loadSecs), "--threads", String(THREADS), "--mix", MIX.join(","), "--file", openTarget], P.loadSecs + 30);
     const h1 = hostCpu();
-    const busy = (h1.busy - h0.busy) / Math.max(1, h1.total - h0.total);
+    const busy = busyPct(h0, h1) / 100;
     const ncpu = availableParallelism();
     const rate = +lg.ops / +lg.elapsed_s;
     const perOp = (busy * ncpu * 1e6) / rate;
@@ -592,14 +595,13 @@ async function throughput(events: string, mixed: boolean, notes: string[], idleR
         break;
       }
       const agent = await startAgent(c.events, P.loadSecs + 60, c.enrich ? [] : ["--no-enrich"]);
-      const h0a = hostCpu(); // from the agent's start: its program counters cover the warm-up too
       await sleep(P.warmMs);
       const h0 = hostCpu(), c0 = cpuSecs(agent.pid), t0 = now();
       const lg = await loadgen([c.load, "--rate", String(c.rate), "--duration", String(P.loadSecs),
         "--threads", String(c.threads), "--mix", MIX.join(","), "--file", openTarget], P.loadSecs + 30);
       const c1 = cpuSecs(agent.pid), t1 = now(), h1 = hostCpu();
       const mem = memMiB(agent.pid);
-      if (!c.diagnostic) recordProgs(`throughput ${c.label}`, agent.pid, busyPct(h0a, h1));
+      if (!c.diagnostic) recordProgs(`throughput ${c.label}`, agent.pid, busyPct(h0, h1)); // the load window
       const { summary, drainSecs } = await stopAgent(agent);
       const generated: Record<string, number> = c.load === "mix"
         ? { open: +lg.open, connect: +lg.connect, accept: +lg.accepted, execve: +lg.exec }
@@ -620,7 +622,7 @@ async function throughput(events: string, mixed: boolean, notes: string[], idleR
         delivered_total: summary.total, delivered_rate: Math.round(summary.total / loadSecs), delivered_by_type: byType,
         coverage, drops: summary.drops, drops_by_type: dropsBy,
         agent_cpu_pct: r2(((c1 - c0) / (t1 - t0)) * 100),
-        host_cpu_pct: r2(((h1.busy - h0.busy) / Math.max(1, h1.total - h0.total)) * 100), rss_mib: r2(mem.rss), hwm_mib: r2(mem.hwm),
+        host_cpu_pct: busyPct(h0, h1), rss_mib: r2(mem.rss), hwm_mib: r2(mem.hwm),
         stop_s: r2(drainSecs), drain_s: r2(Math.max(0, drainSecs - stopBase)),
         ok: summary.drops === 0 && Object.values(coverage).every((x) => x >= 0.999),
       };
@@ -702,8 +704,8 @@ async function slowdown(offered: Map<string, { dt: number; family: string; defau
     for (let i = 0; i < P.pairs; i++) {
       const withVigil = async () => {
         const a = await startAgent(p.events, 120);
-        const h0 = hostCpu();
         await sleep(P.settleMs);
+        const h0 = hostCpu(); // the storms' window: the settling second would dilute it
         // A freshly started agent spends its first seconds compiling its hot paths (JIT) and
         // filling its caches; an agent on a host has long done that. Untimed storms first: after
         // one exec storm (7,500 events) its JIT threads still compiled ~20 us per exec, after
@@ -880,18 +882,11 @@ function progTarget(name: string): { class: string; target_ns?: number } {
   return { class: "other" };
 }
 
-type ProgSum = { ns: number; cnt: number };
 const avgOf = (t: ProgSum) => (t.cnt ? Math.round(t.ns / t.cnt) : NaN);
 
 function kernelCost() {
   const phases: Record<string, { host_busy_pct_max: number; saturated: boolean; programs: Array<{ program: string; run_cnt: number; run_time_ns: number; avg_ns: number }> }> = {};
   const sums = { all: new Map<string, ProgSum>(), unsaturated: new Map<string, ProgSum>(), saturated: new Map<string, ProgSum>() };
-  const add = (m: Map<string, ProgSum>, n: string, t: ProgSum) => {
-    const a = m.get(n) ?? { ns: 0, cnt: 0 };
-    a.ns += t.ns;
-    a.cnt += t.cnt;
-    m.set(n, a);
-  };
   for (const [phase, m] of progTotals) {
     const busy = Math.max(...(phaseBusy.get(phase) ?? [100]));
     const saturated = busy >= SATURATED_PCT;
@@ -900,8 +895,8 @@ function kernelCost() {
       programs: [...m].sort().map(([n, t]) => ({ program: n, run_cnt: t.cnt, run_time_ns: t.ns, avg_ns: avgOf(t) })),
     };
     for (const [n, t] of m) {
-      add(sums.all, n, t);
-      add(saturated ? sums.saturated : sums.unsaturated, n, t);
+      addSum(sums.all, n, t);
+      addSum(saturated ? sums.saturated : sums.unsaturated, n, t);
     }
   }
   const programs = [...sums.all].sort(([a], [b]) => a.localeCompare(b)).map(([n, t]) => {

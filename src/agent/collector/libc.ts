@@ -1,7 +1,7 @@
-// libc through bun:ffi: the few calls the collector needs (memfd, mmap, poll, epoll, clocks, errno).
+// libc through bun:ffi: the few calls the collector needs (memfd, mmap, epoll, clocks, errno).
 import { dlopen, FFIType, toArrayBuffer, type Pointer } from "bun:ffi";
 
-const { i32, u32, u64, i64, cstring } = FFIType;
+const { i32, u32, i64, cstring } = FFIType;
 const P = "ptr" as const;
 const usize = FFIType.u64; // size_t
 
@@ -11,7 +11,6 @@ const libcSymbols = {
   strerror: { args: [i32], returns: cstring },
   mmap: { args: [P, usize, i32, i32, i32, i64], returns: P },
   munmap: { args: [P, usize], returns: i32 },
-  poll: { args: [P, u64, i32], returns: i32 },
   clock_gettime: { args: [i32, P], returns: i32 },
   vsnprintf: { args: [P, usize, P, P], returns: i32 },
   getpagesize: { args: [], returns: i32 },

@@ -69,7 +69,11 @@ function start(fd: number, size: number, cap: number, maxCredits: number, pollMs
     return c.epoll_ctl(ep, EPOLL_CTL_ADD, wfd, ptr(evBuf)) === 0;
   };
   if (ep < 0 || !watch(fd, EPOLLIN | EPOLLET, 0) || (wakeFd >= 0 && !watch(wakeFd, EPOLLIN, 1))) {
-    post({ type: "error", message: `failed to set up epoll on the ring buffer (fd ${fd}): ${strerror(errno())}` });
+    const why = strerror(errno());
+    if (ep >= 0) c.close(ep);
+    c.munmap(cons, page);
+    c.munmap(prod, prodLen);
+    post({ type: "error", message: `failed to set up epoll on the ring buffer (fd ${fd}): ${why}` });
     return;
   }
   const drainBuf = new BigUint64Array(1);

@@ -243,4 +243,23 @@ describe.skipIf(!canLoadBpf)("user (credential) events", () => {
       exit: [["priv_esc", "exit", "231", "1000", ROOT]],
     });
   });
+
+  test("priv_esc's open checkpoint rides the open event's program: one program per openat, both events", async () => {
+    const c = collect(["priv_esc", "open", "file_create"]);
+    let pid = 0;
+    try {
+      const names = c.collector.bpf.attached.map((p) => p.name);
+      expect(names.filter((n) => n === "vigil_openat_exit")).toHaveLength(1);
+      expect(names.filter((n) => /open|creat/.test(n)).sort()).toEqual(["vigil_creat_exit", "vigil_open_exit", "vigil_openat2_exit", "vigil_openat_exit"]);
+      pid = await forgedRun(c.collector, "open");
+      await c.waitFor((e) => e.fields.tgid === String(pid) && e.event === "priv_esc");
+      await Bun.sleep(50);
+    } finally {
+      await c.stop();
+    }
+    const mine = c.of(pid);
+    expect(rows(mine, "priv_esc", ["seen_at", "syscall", "old_uid"])).toEqual([["open", "257", "1000"]]);
+    // the same openat is reported as an open, after the escalation was judged
+    expect(rows(mine, "open", ["file", "res"]).filter(([f]) => f === "/etc/hostname")).toHaveLength(1);
+  });
 });

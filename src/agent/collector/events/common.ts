@@ -48,3 +48,10 @@ export function rawStr(rec: DataView, off: number): Uint8Array {
 export function argvString(raw: string): string {
   return raw.replace(/\0+$/, "").replaceAll("\0", " ");
 }
+
+/**
+ * The open family's exit programs (no entry programs: the arguments come from the saved
+ * registers, bpf/file.bpf.c). Three events share them: open, file_create, and priv_esc's
+ * open checkpoint (one program per open instead of two).
+ */
+export const OPEN_EXITS = ["vigil_open_exit", "vigil_openat_exit", "vigil_creat_exit", "vigil_openat2_exit"];

@@ -1,15 +1,13 @@
 // Event specifications of the file family. Mirror of bpf/events/file.h (offsets are checked
 // against the object's BTF by test/collector/btf-layout.test.ts).
 import type { EventSpec } from "./types.ts";
-import { fld, RES, progs } from "./common.ts";
+import { fld, OPEN_EXITS, RES, progs } from "./common.ts";
 
 const pathOp = (file = "file") => [RES, fld("flags", 160, "u32"), fld(file, 164, "str", "file")];
 const pathMode = [RES, fld("mode", 160, "octal"), fld("file", 164, "str")];
 const path2 = [RES, fld("flags", 160, "u32"), fld("old_name", 164, "str"), fld("new_name", 168, "str")];
 const path2Sb = [...path2, fld("sb_id", 172, "str")];
 const CREATE_SOCKET_FIELDS = ["sa_family", "dip", "dport", "sip", "sport", "socket_pid"];
-/** open and file_create share the open family's exit programs (no entry programs: bpf/file.bpf.c). */
-const OPEN_EXITS = ["vigil_open_exit", "vigil_openat_exit", "vigil_creat_exit", "vigil_openat2_exit"];
 const rw = [RES, fld("count", 160, "u64"), fld("fd", 168, "i32"), fld("file", 172, "str"), fld("buf", 176, "str")];
 
 export const fileEvents: EventSpec[] = [

@@ -1,7 +1,7 @@
 // Event specifications of the user (credentials) family. Mirror of bpf/events/cred.h (offsets
 // are checked against the object's BTF by test/collector/btf-layout.test.ts).
 import type { EventSpec, FieldSpec } from "./types.ts";
-import { fld, RES, progs } from "./common.ts";
+import { fld, OPEN_EXITS, RES, progs } from "./common.ts";
 
 
 /**
@@ -30,7 +30,7 @@ const setidEvent = (name: string, dt: number, kind: "uid" | "gid", ids: string[]
   summary: `${name}(${ids.join(", ")}), with the ${kind}s before and after`,
 });
 
-/** struct vigil_priv_esc.where (enum SEEN_* in bpf/cred.bpf.c). */
+/** struct vigil_priv_esc.where (enum SEEN_* in bpf/lib/cred-check.h). */
 const SEEN_AT = ["sys_exit", "execve", "setid", "fork", "open", "exit"];
 
 const SETUID_PROGS = progs("setuid", "setreuid", "setresuid");
@@ -77,7 +77,7 @@ export const userEvents: EventSpec[] = [
     programs: [
       ...progs("setuid", "setreuid", "setresuid", "setgid", "setregid", "setresgid"), ...EXEC_PROGS,
       "vigil_cred_fork", "vigil_priv_esc_exit",
-      ...["openat", "openat2", "open", "creat"].map((s) => `vigil_priv_esc_${s}_exit`),
+      ...OPEN_EXITS, // the open checkpoint lives in the file family's open exits
     ],
     summary: "privilege escalation: uid/euid 0 not obtained by fork, set*uid or a setuid exec (checked at fork, exec, set*id, open, exit)",
   },

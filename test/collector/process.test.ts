@@ -1,7 +1,8 @@
 // Process family against the real kernel: every event triggered from a child program, decoded
 // fields checked (pids, argv, cwd, results for success and failure).
 import { test, expect, describe } from "bun:test";
-import { readFileSync, realpathSync, statSync } from "node:fs";
+import { readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { cgroup2Mount, memcgMount, memcgPath, unifiedCgroupPath } from "../../src/agent/collector/enrich/container.ts";
 import { canLoadBpf, collect, fixture, run, tempDir } from "../harness.ts";
 import { Enricher } from "../../src/agent/collector/enrich/index.ts";
@@ -58,6 +59,45 @@ describe.skipIf(!canLoadBpf)("process events", () => {
     expect(e.fields.ld_preload).toBe("/nonexistent/vigil-preload.so");
     expect(e.fields.ssh).toBe("10.1.2.3 5555 10.1.2.4 22");
     expect(e.fields.env).toBeUndefined();
+  });
+
+  test("execve: ld_preload and ssh are the first LD_PRELOAD and SSH_CONNECTION entries, whatever surrounds them", async () => {
+    using d = tempDir();
+    const script = join(d.path, "script.sh");
+    writeFileSync(script, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    const many = Array.from({ length: 200 }, (_, i) => `V${String(i).padStart(3, "0")}=x`);
+    const cases: Record<string, { prog: string; env: string[]; ld: string; ssh: string }> = {
+      decoys: {
+        prog: "/bin/true",
+        env: ["A=1", "XLD_PRELOAD=/decoy", "FOO=LD_PRELOAD=/decoy2", "LD_PRELOA=/short", "LD_PRELOAD=/first.so",
+          "SSH_CONNECTION=10.0.0.1 1 10.0.0.2 22", "LD_PRELOAD=/second.so", "SSH_CONNECTION=second", "Z=2"],
+        ld: "/first.so", ssh: "10.0.0.1 1 10.0.0.2 22",
+      },
+      // 200 entries first, then the keys as the last entries of the block
+      "many before, last entry": {
+        prog: "/bin/true", env: [...many, "SSH_CONNECTION=s", "LD_PRELOAD=/last.so"],
+        ld: "/last.so", ssh: "s",
+      },
+      "empty values": { prog: "/bin/true", env: ["LD_PRELOAD=", "SSH_CONNECTION="], ld: "", ssh: "" },
+      "no environment": { prog: "/bin/true", env: [], ld: "", ssh: "" },
+      "none of the keys": { prog: "/bin/true", env: many, ld: "", ssh: "" },
+      // a script: the kernel rewrites argv (interpreter, script) and the stack behind it
+      script: { prog: script, env: ["B=1", "LD_PRELOAD=/via-script.so"], ld: "/via-script.so", ssh: "" },
+    };
+    const c = collect(["execve"]);
+    const got: Record<string, unknown> = {};
+    try {
+      for (const [name, k] of Object.entries(cases)) {
+        const r = await run([trig(), "exec-env", k.prog, ...k.env]);
+        expect(r.code).toBe(0);
+        const e = await c.waitFor((e) => e.fields.tgid === String(r.pid) && e.fields.filename === k.prog);
+        got[name] = { ld: e?.fields.ld_preload, ssh: e?.fields.ssh };
+      }
+    } finally {
+      await c.stop();
+    }
+    const want = Object.fromEntries(Object.entries(cases).map(([n, k]) => [n, { ld: k.ld, ssh: k.ssh }]));
+    expect(got).toEqual(want);
   });
 
   test("execve with a TCP socket as stdin reports the peer", async () => {

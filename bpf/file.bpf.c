@@ -1,6 +1,7 @@
 /* File family: open (+ file created), unlink/rmdir, rename/link/symlink, chmod, chdir, mkdir,
- * truncate, stat, read/write, close, dup. Syscall tracepoints: the entry keeps the arguments,
- * the exit reports with the result. The path is the file's own (from its fd at exit) when
+ * truncate, stat, read/write, close, dup. Syscall exit tracepoints, with the arguments from
+ * the saved registers (lib/process-regs.h); only close has an entry program, which keeps the
+ * file (after the call the fd is gone). The path is the file's own (from its fd at exit) when
  * there is one, else the user path made absolute against the cwd or dirfd (lib/file-path.h);
  * symlinks and ".." inside a user path are not resolved (the kernel's lookup is not visible
  * from tracepoints). */
@@ -133,12 +134,10 @@ SYS_EXIT(openat2, vigil_openat2_exit) { return open_exit(ctx); }
  * as given (made absolute). No fd is left to read the mount from, so sb_id is the superblock
  * of the path's directory found by the mount walk of lib/file-path.h (sb_of_user_path: exact
  * unless the directory part has symlinks or ".."; a bare name costs no walk). */
-STASH_ENTER(mknod, 3, VE_FILE_CREATE, vigil_mknod_enter)
-STASH_ENTER(mknodat, 4, VE_FILE_CREATE, vigil_mknodat_enter)
 static __always_inline int mknod_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	struct inflight in;
-	if (!take_args(VE_FILE_CREATE, &in))
+	if (!exit_args(VE_FILE_CREATE, ctx, &in))
 		return 0;
 	struct vigil_file_create *ev = record_begin(VE_FILE_CREATE, sizeof(*ev));
 	if (!ev)
@@ -179,32 +178,11 @@ static __always_inline void put_path_arg(void *rec, struct vigil_str *s, struct 
  * The path as given, made absolute: after a successful unlink/rmdir there is nothing left to
  * read it from. unlinkat picks 605 or 606 at entry by AT_REMOVEDIR. */
 
-SYS_ENTER(unlink, vigil_unlink_enter)
-{
-	if (should_trace(VE_UNLINK))
-		stash_args(VE_UNLINK, ctx, 1);
-	return 0;
-}
-SYS_ENTER(unlinkat, vigil_unlinkat_enter)
-{
-	__u32 type = ctx->args[2] & AT_REMOVEDIR ? VE_RMDIR : VE_UNLINK;
-	if (should_trace(type))
-		stash_args(type, ctx, 3);
-	return 0;
-}
-STASH_ENTER(rmdir, 1, VE_RMDIR, vigil_rmdir_enter)
-STASH_ENTER(chdir, 1, VE_CHDIR, vigil_chdir_enter)
-STASH_ENTER(fchdir, 1, VE_CHDIR, vigil_fchdir_enter)
-STASH_ENTER(newstat, 2, VE_STAT, vigil_stat_enter)
-STASH_ENTER(newlstat, 2, VE_STAT, vigil_lstat_enter)
-STASH_ENTER(newfstat, 2, VE_STAT, vigil_fstat_enter)
-STASH_ENTER(newfstatat, 4, VE_STAT, vigil_newfstatat_enter)
-STASH_ENTER(statx, 3, VE_STAT, vigil_statx_enter)
 
 static __always_inline int path_op_exit(struct trace_event_raw_sys_exit *ctx, __u32 type)
 {
 	struct inflight in;
-	if (!take_args(type, &in))
+	if (!exit_args(type, ctx, &in))
 		return 0;
 	struct vigil_path_op *ev = record_begin(type, sizeof(*ev));
 	if (!ev)
@@ -233,9 +211,10 @@ static __always_inline int path_op_exit(struct trace_event_raw_sys_exit *ctx, __
 SYS_EXIT(unlink, vigil_unlink_exit) { return path_op_exit(ctx, VE_UNLINK); }
 SYS_EXIT(unlinkat, vigil_unlinkat_exit)
 {
-	/* the entry chose rmdir or unlink by AT_REMOVEDIR; the slot holds one of them */
-	int r = path_op_exit(ctx, VE_UNLINK);
-	return r | path_op_exit(ctx, VE_RMDIR);
+	/* rmdir or unlink by AT_REMOVEDIR */
+	struct sys_args a;
+	sys_args_of_current(&a);
+	return path_op_exit(ctx, a.a[2] & AT_REMOVEDIR ? VE_RMDIR : VE_UNLINK);
 }
 SYS_EXIT(rmdir, vigil_rmdir_exit) { return path_op_exit(ctx, VE_RMDIR); }
 SYS_EXIT(chdir, vigil_chdir_exit) { return path_op_exit(ctx, VE_CHDIR); }
@@ -253,18 +232,11 @@ SYS_EXIT(statx, vigil_statx_exit) { return path_op_exit(ctx, VE_STAT); }
  * linkat(AT_EMPTY_PATH) it is the fd's own mount (exact, no walk). symlink leaves it empty
  * (Elkeid has no sb_id there). A symlink's target is reported exactly as written. */
 
-STASH_ENTER(rename, 2, VE_RENAME, vigil_rename_enter)
-STASH_ENTER(renameat, 4, VE_RENAME, vigil_renameat_enter)
-STASH_ENTER(renameat2, 5, VE_RENAME, vigil_renameat2_enter)
-STASH_ENTER(link, 2, VE_LINK, vigil_link_enter)
-STASH_ENTER(linkat, 5, VE_LINK, vigil_linkat_enter)
-STASH_ENTER(symlink, 2, VE_SYMLINK, vigil_symlink_enter)
-STASH_ENTER(symlinkat, 3, VE_SYMLINK, vigil_symlinkat_enter)
 
 static __always_inline int path2_exit(struct trace_event_raw_sys_exit *ctx, __u32 type)
 {
 	struct inflight in;
-	if (!take_args(type, &in))
+	if (!exit_args(type, ctx, &in))
 		return 0;
 	struct vigil_path2 *ev = record_begin(type, sizeof(*ev));
 	if (!ev)
@@ -312,17 +284,11 @@ SYS_EXIT(symlinkat, vigil_symlinkat_exit) { return path2_exit(ctx, VE_SYMLINK); 
 /* ---- a path and a mode: chmod 90, mkdir 83 ----
  * fchmodat2 (6.6+) is attached only where its tracepoint exists (catalog alternative). */
 
-STASH_ENTER(chmod, 2, VE_CHMOD, vigil_chmod_enter)
-STASH_ENTER(fchmod, 2, VE_CHMOD, vigil_fchmod_enter)
-STASH_ENTER(fchmodat, 3, VE_CHMOD, vigil_fchmodat_enter)
-STASH_ENTER(fchmodat2, 4, VE_CHMOD, vigil_fchmodat2_enter)
-STASH_ENTER(mkdir, 2, VE_MKDIR, vigil_mkdir_enter)
-STASH_ENTER(mkdirat, 3, VE_MKDIR, vigil_mkdirat_enter)
 
 static __always_inline int path_mode_exit(struct trace_event_raw_sys_exit *ctx, __u32 type)
 {
 	struct inflight in;
-	if (!take_args(type, &in))
+	if (!exit_args(type, ctx, &in))
 		return 0;
 	struct vigil_path_mode *ev = record_begin(type, sizeof(*ev));
 	if (!ev)
@@ -351,12 +317,10 @@ SYS_EXIT(mkdirat, vigil_mkdirat_exit) { return path_mode_exit(ctx, VE_MKDIR); }
 
 /* ---- truncate 76 ---- */
 
-STASH_ENTER(truncate, 2, VE_TRUNCATE, vigil_truncate_enter)
-STASH_ENTER(ftruncate, 2, VE_TRUNCATE, vigil_ftruncate_enter)
 static __always_inline int truncate_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	struct inflight in;
-	if (!take_args(VE_TRUNCATE, &in))
+	if (!exit_args(VE_TRUNCATE, ctx, &in))
 		return 0;
 	struct vigil_truncate *ev = record_begin(VE_TRUNCATE, sizeof(*ev));
 	if (!ev)
@@ -380,17 +344,11 @@ SYS_EXIT(ftruncate, vigil_ftruncate_exit) { return truncate_exit(ctx); }
  * The fd's path at exit; write also copies the first bytes written (for writev, of the first
  * iovec). preadv/pwritev and io_uring are not seen. */
 
-STASH_ENTER(read, 3, VE_READ, vigil_read_enter)
-STASH_ENTER(pread64, 4, VE_READ, vigil_pread_enter)
-STASH_ENTER(readv, 3, VE_READ, vigil_readv_enter)
-STASH_ENTER(write, 3, VE_WRITE, vigil_write_enter)
-STASH_ENTER(pwrite64, 4, VE_WRITE, vigil_pwrite_enter)
-STASH_ENTER(writev, 3, VE_WRITE, vigil_writev_enter)
 
 static __always_inline int rw_exit(struct trace_event_raw_sys_exit *ctx, __u32 type)
 {
 	struct inflight in;
-	if (!take_args(type, &in))
+	if (!exit_args(type, ctx, &in))
 		return 0;
 	struct vigil_rw *ev = record_begin(type, sizeof(*ev));
 	if (!ev)
@@ -436,14 +394,11 @@ SYS_ENTER(close, vigil_close_enter)
 		stash_args_aux(VE_CLOSE, ctx, 1, (__u64)file_of_fd(ctx->args[0]));
 	return 0;
 }
-STASH_ENTER(dup, 1, VE_DUP, vigil_dup_enter)
-STASH_ENTER(dup2, 2, VE_DUP, vigil_dup2_enter)
-STASH_ENTER(dup3, 3, VE_DUP, vigil_dup3_enter)
 
 static __always_inline int fd_op_exit(struct trace_event_raw_sys_exit *ctx, __u32 type)
 {
 	struct inflight in;
-	if (!take_args(type, &in))
+	if (type == VE_CLOSE ? !take_args(type, &in) : !exit_args(type, ctx, &in)) /* close: its entry keeps the file */
 		return 0;
 	struct vigil_fd_op *ev = record_begin(type, sizeof(*ev));
 	if (!ev)

@@ -3,17 +3,17 @@
  * without module support (no init_module tracepoints): there the raw syscall hooks
  * (tp_btf/sys_enter, sys_exit) filtered by number see the attempt. */
 #include "lib/path.h"
+#include "lib/process-regs.h"
 
 #define PROT_EXEC 4
 #define MAP_ANONYMOUS 0x20
 enum { NR_init_module = 175, NR_finit_module = 313, NR_pipe = 22, NR_clock_nanosleep = 230 };
 
 /* ---- mmap 9 (off by default) ---- */
-STASH_ENTER(mmap, 6, VE_MMAP, vigil_mmap_enter)
 SYS_EXIT(mmap, vigil_mmap_exit)
 {
 	struct inflight in;
-	if (!take_args(VE_MMAP, &in))
+	if (!exit_args(VE_MMAP, ctx, &in))
 		return 0;
 	struct vigil_mmap *ev = record_begin(VE_MMAP, sizeof(*ev));
 	if (!ev)
@@ -31,12 +31,6 @@ SYS_EXIT(mmap, vigil_mmap_exit)
 }
 
 /* ---- mprotect 10: only requests that make memory executable (Elkeid's filter) ---- */
-SYS_ENTER(mprotect, vigil_mprotect_enter)
-{
-	if ((ctx->args[2] & PROT_EXEC) && should_trace(VE_MPROTECT))
-		stash_args(VE_MPROTECT, ctx, 3);
-	return 0;
-}
 
 struct vma_ctx {
 	struct file *file;
@@ -50,7 +44,9 @@ static long vma_file(struct task_struct *task, struct vm_area_struct *vma, void 
 SYS_EXIT(mprotect, vigil_mprotect_exit)
 {
 	struct inflight in;
-	if (!take_args(VE_MPROTECT, &in))
+	/* PROT_EXEC before the gate: the rate limit counts only calls that would be reported */
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (!(regs->dx & PROT_EXEC) || !exit_args(VE_MPROTECT, ctx, &in))
 		return 0;
 	struct vigil_mprotect *ev = record_begin(VE_MPROTECT, sizeof(*ev));
 	if (!ev)
@@ -73,12 +69,10 @@ SYS_EXIT(mprotect, vigil_mprotect_exit)
 }
 
 /* ---- pipe 22 ---- */
-STASH_ENTER(pipe, 1, VE_PIPE, vigil_pipe_enter)
-STASH_ENTER(pipe2, 2, VE_PIPE, vigil_pipe2_enter)
 static __always_inline int pipe_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	struct inflight in;
-	if (!take_args(VE_PIPE, &in))
+	if (!exit_args(VE_PIPE, ctx, &in))
 		return 0;
 	struct vigil_pipe *ev = record_begin(VE_PIPE, sizeof(*ev));
 	if (!ev)
@@ -98,11 +92,10 @@ SYS_EXIT(pipe, vigil_pipe_exit) { return pipe_exit(ctx); }
 SYS_EXIT(pipe2, vigil_pipe2_exit) { return pipe_exit(ctx); }
 
 /* ---- memfd_create 356: anonymous executable files are a favourite of fileless malware ---- */
-STASH_ENTER(memfd_create, 2, VE_MEMFD_CREATE, vigil_memfd_create_enter)
 SYS_EXIT(memfd_create, vigil_memfd_create_exit)
 {
 	struct inflight in;
-	if (!take_args(VE_MEMFD_CREATE, &in))
+	if (!exit_args(VE_MEMFD_CREATE, ctx, &in))
 		return 0;
 	struct vigil_memfd *ev = record_begin(VE_MEMFD_CREATE, sizeof(*ev));
 	if (!ev)
@@ -115,12 +108,10 @@ SYS_EXIT(memfd_create, vigil_memfd_create_exit)
 }
 
 /* ---- nanosleep 35 (off by default: sleep loops are everywhere) ---- */
-STASH_ENTER(nanosleep, 2, VE_NANOSLEEP, vigil_nanosleep_enter)
-STASH_ENTER(clock_nanosleep, 4, VE_NANOSLEEP, vigil_clock_nanosleep_enter)
 static __always_inline int nanosleep_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	struct inflight in;
-	if (!take_args(VE_NANOSLEEP, &in))
+	if (!exit_args(VE_NANOSLEEP, ctx, &in))
 		return 0;
 	struct vigil_nanosleep *ev = record_begin(VE_NANOSLEEP, sizeof(*ev));
 	if (!ev)
@@ -137,11 +128,10 @@ SYS_EXIT(nanosleep, vigil_nanosleep_exit) { return nanosleep_exit(ctx); }
 SYS_EXIT(clock_nanosleep, vigil_clock_nanosleep_exit) { return nanosleep_exit(ctx); }
 
 /* ---- mount 165 ---- */
-STASH_ENTER(mount, 5, VE_MOUNT, vigil_mount_enter)
 SYS_EXIT(mount, vigil_mount_exit)
 {
 	struct inflight in;
-	if (!take_args(VE_MOUNT, &in))
+	if (!exit_args(VE_MOUNT, ctx, &in))
 		return 0;
 	struct vigil_mount *ev = record_begin(VE_MOUNT, sizeof(*ev));
 	if (!ev)

@@ -1,8 +1,11 @@
 /* Network family: connect, accept, bind, sendto/recvfrom (+msg/mmsg), getpeername, socketpair,
  * and DNS answers. Syscall tracepoints, plus tp_btf/sock_recv_length for DNS (kprobes such as
- * Elkeid's on udp_recvmsg do not exist here): the addresses a caller passes are read at entry,
- * those the kernel returns at exit, and a socket's own ends from its struct sock at exit. */
+ * Elkeid's on udp_recvmsg do not exist here). connect, accept, getpeername and socketpair are
+ * exit-only (their arguments from the saved registers, lib/process-regs.h); bind and send*
+ * read the address a caller passes at entry, recv* keep their buffers' addresses for the
+ * exit, and a socket's own ends come from its struct sock at exit. */
 #include "lib/net-msg.h"
+#include "lib/process-regs.h"
 
 #define IPPROTO_UDP 17
 #define DNS_PORT 53
@@ -26,17 +29,16 @@ static __always_inline int addr_enter(struct trace_event_raw_sys_enter *ctx, __u
  * sys_enter/exit_connect: every family. When an inet connect took its address (res 0 or
  * EINPROGRESS) the remote end is the socket's own peer, read with the local end at exit:
  * the address the kernel acted on, and no user-memory read (a bpf_probe_read_user costs
- * ~100 ns here, and keeping the address from the entry a second task-storage slot; the entry
- * was ~550 ns with them, now it only keeps the arguments). Any other outcome, and AF_UNIX (the
- * path as the caller wrote it, not the listener's bound name), reads the caller's sockaddr at
- * exit. Cannot see implicit connections (sendto on an unconnected UDP socket: sendto 44). */
+ * ~100 ns here). Any other outcome, and AF_UNIX (the path as the caller wrote it, not the
+ * listener's bound name), reads the caller's sockaddr at exit. No entry program: the entry
+ * once copied the address (~550 ns), then only kept the arguments (~250-500 ns), which the
+ * exit now takes from the saved registers. Cannot see implicit connections (sendto on an unconnected UDP socket: sendto 44). */
 #define NET_EINPROGRESS 115
-STASH_ENTER(connect, 3, VE_CONNECT, vigil_connect_enter)
 
 SYS_EXIT(connect, vigil_connect_exit)
 {
 	struct inflight in;
-	if (!take_args(VE_CONNECT, &in))
+	if (!exit_args(VE_CONNECT, ctx, &in))
 		return 0;
 	struct vigil_conn *ev = record_begin(VE_CONNECT, sizeof(*ev));
 	if (!ev)
@@ -63,13 +65,11 @@ SYS_EXIT(connect, vigil_connect_exit)
  * (the address the kernel writes to the caller's buffer is this peer; reading it back from
  * user memory cost two bpf_probe_read_user calls, ~100 ns each here, for the same bytes).
  * A failed accept reports the listening socket's local end. */
-STASH_ENTER(accept, 3, VE_ACCEPT, vigil_accept_enter)
-STASH_ENTER(accept4, 4, VE_ACCEPT, vigil_accept4_enter)
 
 static __always_inline int accept_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	struct inflight in;
-	if (!take_args(VE_ACCEPT, &in))
+	if (!exit_args(VE_ACCEPT, ctx, &in))
 		return 0;
 	struct vigil_conn *ev = record_begin(VE_ACCEPT, sizeof(*ev));
 	if (!ev)
@@ -96,11 +96,10 @@ SYS_EXIT(accept4, vigil_accept4_exit) { return accept_exit(ctx); }
 /* ---- getpeername 52 ----
  * sys_exit_getpeername: the address the kernel returned (at the length it returned; nothing
  * on failure) and the socket's local end. */
-STASH_ENTER(getpeername, 3, VE_GETPEERNAME, vigil_getpeername_enter)
 SYS_EXIT(getpeername, vigil_getpeername_exit)
 {
 	struct inflight in;
-	if (!take_args(VE_GETPEERNAME, &in))
+	if (!exit_args(VE_GETPEERNAME, ctx, &in))
 		return 0;
 	struct vigil_conn *ev = record_begin(VE_GETPEERNAME, sizeof(*ev));
 	if (!ev)
@@ -147,11 +146,10 @@ SYS_EXIT(bind, vigil_bind_exit)
 
 /* ---- socketpair 53 ----
  * sys_exit_socketpair: domain, type and the two fds the kernel wrote (-1 on failure). */
-STASH_ENTER(socketpair, 4, VE_SOCKETPAIR, vigil_socketpair_enter)
 SYS_EXIT(socketpair, vigil_socketpair_exit)
 {
 	struct inflight in;
-	if (!take_args(VE_SOCKETPAIR, &in))
+	if (!exit_args(VE_SOCKETPAIR, ctx, &in))
 		return 0;
 	struct vigil_socketpair *ev = record_begin(VE_SOCKETPAIR, sizeof(*ev));
 	if (!ev)

@@ -33,4 +33,20 @@ describe("event selection", () => {
     expect(asked).toBe(2);
     expect(inDefault({ ...base, defaultOn: true })).toBe(true);
   });
+
+  test("entry programs only where the call must be seen before it runs; every other syscall event is exit-only", () => {
+    const entries = [...programsFor(parseEventSelection("all"))]
+      .flatMap((p) => p.split(/[|+]/))
+      .filter((p) => p.endsWith("_enter"))
+      .map((p) => p.replace(/^vigil_/, "").replace(/_enter$/, ""));
+    expect([...new Set(entries)].sort()).toEqual([
+      "bind", // the address as passed
+      "close", // the file behind the fd (gone after the call)
+      "cred_execve", "cred_execveat", // the ids an exec starts from (604)
+      "exit", "exit_group", // they never return
+      "finit_module", "init_module", // module_load where the kernel has module tracepoints
+      "recvfrom", "recvmmsg", "recvmsg", "sendmmsg", "sendmsg", "sendto", // buffers and addresses as passed
+      "setgid", "setregid", "setresgid", "setresuid", "setreuid", "setuid", // the ids before the change
+    ]);
+  });
 });

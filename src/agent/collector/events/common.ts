@@ -35,6 +35,12 @@ export function progs(...names: string[]): string[] {
   return names.flatMap((n) => [`vigil_${n}_enter`, `vigil_${n}_exit`]);
 }
 
+/** Exit programs only: the syscall's arguments come from the saved registers at its exit
+ * (bpf/lib/process-regs.h exit_args). */
+export function exits(...names: string[]): string[] {
+  return names.map((n) => `vigil_${n}_exit`);
+}
+
 /** The bytes of a struct vigil_str at off, undecoded (AF_UNIX names, DNS questions and the
  * environment are not text to decode whole). */
 export function rawStr(rec: DataView, off: number): Uint8Array {

@@ -1,7 +1,7 @@
 // Event specifications of the file family. Mirror of bpf/events/file.h (offsets are checked
 // against the object's BTF by test/collector/btf-layout.test.ts).
 import type { EventSpec } from "./types.ts";
-import { fld, OPEN_EXITS, RES, progs } from "./common.ts";
+import { exits, fld, OPEN_EXITS, RES, progs } from "./common.ts";
 
 const pathOp = (file = "file") => [RES, fld("flags", 160, "u32"), fld(file, 164, "str", "file")];
 const pathMode = [RES, fld("mode", 160, "octal"), fld("file", 164, "str")];
@@ -19,7 +19,7 @@ export const fileEvents: EventSpec[] = [
   },
   {
     name: "file_create", dt: 602, family: "file", struct: "vigil_file_create", size: 176, defaultOn: true,
-    programs: [...OPEN_EXITS, ...progs("mknod", "mknodat")],
+    programs: [...OPEN_EXITS, ...exits("mknod", "mknodat")],
     fields: [RES, fld("mode", 160, "octal"), fld("file_path", 164, "str"), fld("sb_id", 168, "str")],
     // Elkeid's socket of the creating process: finding it means scanning the process's fds
     // (and its ancestors'), far beyond a file event's budget, so the fields stay empty.
@@ -30,65 +30,65 @@ export const fileEvents: EventSpec[] = [
   },
   {
     name: "unlink", dt: 605, family: "file", struct: "vigil_path_op", size: 168, defaultOn: true,
-    programs: progs("unlink", "unlinkat"), fields: pathOp(),
+    programs: exits("unlink", "unlinkat"), fields: pathOp(),
     summary: "unlink, unlinkat (files)",
   },
   {
     name: "rmdir", dt: 606, family: "file", struct: "vigil_path_op", size: 168, defaultOn: true,
-    programs: progs("rmdir", "unlinkat"), fields: pathOp(),
+    programs: exits("rmdir", "unlinkat"), fields: pathOp(),
     summary: "rmdir, unlinkat(AT_REMOVEDIR)",
   },
   {
     name: "rename", dt: 82, family: "file", struct: "vigil_path2", size: 176, defaultOn: true,
-    programs: progs("rename", "renameat", "renameat2"), fields: path2Sb,
+    programs: exits("rename", "renameat", "renameat2"), fields: path2Sb,
     summary: "rename, renameat, renameat2",
   },
   {
     name: "link", dt: 86, family: "file", struct: "vigil_path2", size: 176, defaultOn: true,
-    programs: progs("link", "linkat"), fields: path2Sb,
+    programs: exits("link", "linkat"), fields: path2Sb,
     summary: "hard links: link, linkat",
   },
   {
     name: "symlink", dt: 88, family: "file", struct: "vigil_path2", size: 176, defaultOn: true,
-    programs: progs("symlink", "symlinkat"), fields: path2,
+    programs: exits("symlink", "symlinkat"), fields: path2,
     summary: "symlink, symlinkat (old_name = the target as written)",
   },
   {
     name: "chmod", dt: 90, family: "file", struct: "vigil_path_mode", size: 168, defaultOn: true,
     // fchmodat2 (kernel 6.6+) where its tracepoint exists
-    programs: [...progs("chmod", "fchmod", "fchmodat"), `${progs("fchmodat2").join("+")}|${progs("fchmodat").join("+")}`],
+    programs: [...exits("chmod", "fchmod", "fchmodat"), `${exits("fchmodat2")[0]}|${exits("fchmodat")[0]}`],
     fields: pathMode,
     summary: "chmod, fchmod, fchmodat, fchmodat2",
   },
   {
     name: "chdir", dt: 80, family: "file", struct: "vigil_path_op", size: 168, defaultOn: true,
-    programs: progs("chdir", "fchdir"), fields: pathOp(),
+    programs: exits("chdir", "fchdir"), fields: pathOp(),
     summary: "chdir, fchdir",
   },
   {
     name: "mkdir", dt: 83, family: "file", struct: "vigil_path_mode", size: 168, defaultOn: true,
-    programs: progs("mkdir", "mkdirat"), fields: pathMode,
+    programs: exits("mkdir", "mkdirat"), fields: pathMode,
     summary: "mkdir, mkdirat",
   },
   {
     name: "truncate", dt: 76, family: "file", struct: "vigil_truncate", size: 176, defaultOn: true,
-    programs: progs("truncate", "ftruncate"),
+    programs: exits("truncate", "ftruncate"),
     fields: [RES, fld("length", 160, "i64"), fld("file", 168, "str")],
     summary: "truncate, ftruncate",
   },
   {
     name: "stat", dt: 4, family: "file", struct: "vigil_path_op", size: 168, defaultOn: false,
-    programs: progs("stat", "lstat", "fstat", "newfstatat", "statx"), fields: pathOp(),
+    programs: exits("stat", "lstat", "fstat", "newfstatat", "statx"), fields: pathOp(),
     summary: "stat, lstat, fstat, newfstatat, statx (high volume)",
   },
   {
     name: "read", dt: 0, family: "file", struct: "vigil_rw", size: 184, defaultOn: false,
-    programs: progs("read", "pread", "readv"), fields: rw,
+    programs: exits("read", "pread", "readv"), fields: rw,
     summary: "read, pread64, readv (high volume)",
   },
   {
     name: "write", dt: 1, family: "file", struct: "vigil_rw", size: 184, defaultOn: false,
-    programs: progs("write", "pwrite", "writev"), fields: rw,
+    programs: exits("write", "pwrite", "writev"), fields: rw,
     summary: "write, pwrite64, writev; buf = the first 64 bytes written (high volume)",
   },
   {
@@ -98,7 +98,7 @@ export const fileEvents: EventSpec[] = [
   },
   {
     name: "dup", dt: 32, family: "file", struct: "vigil_fd_op", size: 176, defaultOn: false,
-    programs: progs("dup", "dup2", "dup3"),
+    programs: exits("dup", "dup2", "dup3"),
     fields: [RES, fld("fd", 160, "i32"), fld("newfd", 164, "i32"), fld("file", 168, "str")],
     summary: "dup, dup2, dup3 (newfd = the result)",
   },

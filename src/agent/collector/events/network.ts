@@ -1,7 +1,7 @@
 // Event specifications of the network family. Mirror of bpf/events/net.h (offsets are checked
 // against the object's BTF by test/collector/btf-layout.test.ts).
 import type { EventSpec, Derive } from "./types.ts";
-import { fld, hid, RES, sockFields, progs, rawStr } from "./common.ts";
+import { exits, fld, hid, RES, sockFields, progs, rawStr } from "./common.ts";
 
 const AF_UNIX = "1";
 const latin1 = new TextDecoder("latin1");
@@ -58,12 +58,12 @@ export function parseDnsQuestion(b: Uint8Array): { name: string; qtype: number }
 export const networkEvents: EventSpec[] = [
   {
     name: "connect", dt: 42, family: "network", struct: "vigil_conn", size: 224, defaultOn: true,
-    programs: progs("connect"), fields: conn, derive: unixPaths(216, 220),
+    programs: exits("connect"), fields: conn, derive: unixPaths(216, 220),
     summary: "connect (dip/dport as requested, sip/sport the socket's local end; AF_UNIX path in dip)",
   },
   {
     name: "accept", dt: 43, family: "network", struct: "vigil_conn", size: 224, defaultOn: true,
-    programs: progs("accept", "accept4"), fields: conn, derive: unixPaths(216, 220),
+    programs: exits("accept", "accept4"), fields: conn, derive: unixPaths(216, 220),
     summary: "accept, accept4 (res = the new fd; dip/dport the peer, sip/sport the local end)",
   },
   {
@@ -89,12 +89,12 @@ export const networkEvents: EventSpec[] = [
   },
   {
     name: "getpeername", dt: 52, family: "network", struct: "vigil_conn", size: 224, defaultOn: true,
-    programs: progs("getpeername"), fields: conn, derive: unixPaths(216, 220),
+    programs: exits("getpeername"), fields: conn, derive: unixPaths(216, 220),
     summary: "getpeername (dip/dport the address returned)",
   },
   {
     name: "socketpair", dt: 53, family: "network", struct: "vigil_socketpair", size: 176, defaultOn: true,
-    programs: progs("socketpair"),
+    programs: exits("socketpair"),
     fields: [RES, fld("domain", 160, "i32"), fld("type", 164, "i32"), fld("fd0", 168, "i32"), fld("fd1", 172, "i32")],
     summary: "socketpair",
   },

@@ -68,7 +68,7 @@ export const networkEvents: EventSpec[] = [
   },
   {
     name: "bind", dt: 49, family: "network", struct: "vigil_bind", size: 200, defaultOn: true,
-    programs: progs("bind"),
+    programs: exits("bind"),
     fields: [
       RES, fld("fd", 160, "i32"),
       fld("sa_family", 168, "sa_family", "local"), fld("sip", 168, "sa_ip", "local"), fld("sport", 168, "sa_port", "local"),

@@ -176,8 +176,7 @@ static __always_inline void put_path_arg(void *rec, struct vigil_str *s, struct 
 
 /* ---- one path: unlink 605, rmdir 606, chdir 80, stat 4 ----
  * The path as given, made absolute: after a successful unlink/rmdir there is nothing left to
- * read it from. unlinkat picks 605 or 606 at entry by AT_REMOVEDIR. */
-
+ * read it from. unlinkat picks 605 or 606 at exit by AT_REMOVEDIR. */
 
 static __always_inline int path_op_exit(struct trace_event_raw_sys_exit *ctx, __u32 type)
 {
@@ -232,7 +231,6 @@ SYS_EXIT(statx, vigil_statx_exit) { return path_op_exit(ctx, VE_STAT); }
  * linkat(AT_EMPTY_PATH) it is the fd's own mount (exact, no walk). symlink leaves it empty
  * (Elkeid has no sb_id there). A symlink's target is reported exactly as written. */
 
-
 static __always_inline int path2_exit(struct trace_event_raw_sys_exit *ctx, __u32 type)
 {
 	struct inflight in;
@@ -283,7 +281,6 @@ SYS_EXIT(symlinkat, vigil_symlinkat_exit) { return path2_exit(ctx, VE_SYMLINK); 
 
 /* ---- a path and a mode: chmod 90, mkdir 83 ----
  * fchmodat2 (6.6+) is attached only where its tracepoint exists (catalog alternative). */
-
 
 static __always_inline int path_mode_exit(struct trace_event_raw_sys_exit *ctx, __u32 type)
 {
@@ -343,7 +340,6 @@ SYS_EXIT(ftruncate, vigil_ftruncate_exit) { return truncate_exit(ctx); }
 /* ---- read 0, write 1: high volume, off by default ----
  * The fd's path at exit; write also copies the first bytes written (for writev, of the first
  * iovec). preadv/pwritev and io_uring are not seen. */
-
 
 static __always_inline int rw_exit(struct trace_event_raw_sys_exit *ctx, __u32 type)
 {

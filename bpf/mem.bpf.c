@@ -31,7 +31,6 @@ SYS_EXIT(mmap, vigil_mmap_exit)
 }
 
 /* ---- mprotect 10: only requests that make memory executable (Elkeid's filter) ---- */
-
 struct vma_ctx {
 	struct file *file;
 };
@@ -45,8 +44,8 @@ SYS_EXIT(mprotect, vigil_mprotect_exit)
 {
 	struct inflight in;
 	/* PROT_EXEC before the gate: the rate limit counts only calls that would be reported */
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	if (!(regs->dx & PROT_EXEC) || !exit_args(VE_MPROTECT, ctx, &in))
+	regs_args(VE_MPROTECT, ctx, &in);
+	if (!(in.args[2] & PROT_EXEC) || !should_trace(VE_MPROTECT))
 		return 0;
 	struct vigil_mprotect *ev = record_begin(VE_MPROTECT, sizeof(*ev));
 	if (!ev)

@@ -2,8 +2,9 @@
  * and DNS answers. Syscall tracepoints, plus tp_btf/sock_recv_length for DNS (kprobes such as
  * Elkeid's on udp_recvmsg do not exist here). connect, accept, getpeername and socketpair are
  * exit-only (their arguments from the saved registers, lib/process-regs.h), and so is bind
- * (the caller's address read at exit); send* read the address a caller passes at entry, recv* keep their buffers' addresses for the
- * exit, and a socket's own ends come from its struct sock at exit. */
+ * (the caller's address read at exit); send* read the address a caller passes at entry,
+ * recv* keep their buffers' addresses for the exit, and a socket's own ends come from its
+ * struct sock at exit. */
 #include "lib/net-msg.h"
 #include "lib/process-regs.h"
 
@@ -13,7 +14,6 @@
 #define DNS_HEADER 12
 #define DNS_QUESTION_MAX 260 /* a name (≤ 255 bytes in wire form) + type + class */
 
-
 /* ---- connect 42 ----
  * sys_enter/exit_connect: every family. When an inet connect took its address (res 0 or
  * EINPROGRESS) the remote end is the socket's own peer, read with the local end at exit:
@@ -21,9 +21,9 @@
  * ~100 ns here). Any other outcome, and AF_UNIX (the path as the caller wrote it, not the
  * listener's bound name), reads the caller's sockaddr at exit. No entry program: the entry
  * once copied the address (~550 ns), then only kept the arguments (~250-500 ns), which the
- * exit now takes from the saved registers. Cannot see implicit connections (sendto on an unconnected UDP socket: sendto 44). */
+ * exit now takes from the saved registers. Cannot see implicit connections (sendto on an
+ * unconnected UDP socket: sendto 44). */
 #define NET_EINPROGRESS 115
-
 SYS_EXIT(connect, vigil_connect_exit)
 {
 	struct inflight in;

@@ -3,9 +3,10 @@
  * before ptrace's syscall-exit stop and before signal delivery, the only things that rewrite
  * them, and the syscalls read this way (execve*, fork/clone*, kill/tkill/tgkill, prctl, ptrace,
  * the file family's path and fd calls, mmap/mprotect/pipe/memfd_create/nanosleep/mount,
- * connect/accept/getpeername/socketpair) do not modify their own registers. Compat (32-bit) syscalls never
- * reach the syscalls: tracepoints. Saves the entry program and the per-thread stash (task storage: ~0.3-1.3 us on
- * a thread's first use) on every call, which is most of the cost of these events. */
+ * connect/accept/bind/getpeername/socketpair) do not modify their own registers. Compat
+ * (32-bit) syscalls never reach the syscalls: tracepoints. Saves the entry program and the
+ * per-thread stash (task storage: ~0.3-1.3 us on a thread's first use) on every call, which is
+ * most of the cost of these events. */
 #ifndef VIGIL_PROCESS_REGS_H
 #define VIGIL_PROCESS_REGS_H
 
@@ -30,10 +31,8 @@ static __always_inline void sys_args_of_current(struct sys_args *out)
 /* An exit-only syscall event: the gate, then the arguments from the saved registers in the
  * shape take_args gives (nr from the tracepoint). Replaces an entry program that only stashed
  * the arguments: one program run, one dispatch and a task-storage round trip less per call. */
-static __always_inline bool exit_args(__u32 type, struct trace_event_raw_sys_exit *ctx, struct inflight *out)
+static __always_inline void regs_args(__u32 type, struct trace_event_raw_sys_exit *ctx, struct inflight *out)
 {
-	if (!should_trace(type))
-		return false;
 	struct sys_args a;
 	sys_args_of_current(&a);
 	out->args[0] = a.a[0];
@@ -45,6 +44,13 @@ static __always_inline bool exit_args(__u32 type, struct trace_event_raw_sys_exi
 	out->type = type;
 	out->nr = ctx->id;
 	out->aux = 0;
+}
+
+static __always_inline bool exit_args(__u32 type, struct trace_event_raw_sys_exit *ctx, struct inflight *out)
+{
+	if (!should_trace(type))
+		return false;
+	regs_args(type, ctx, out);
 	return true;
 }
 

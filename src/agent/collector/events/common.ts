@@ -60,4 +60,4 @@ export function argvString(raw: string): string {
  * registers, bpf/file.bpf.c). Three events share them: open, file_create, and priv_esc's
  * open checkpoint (one program per open instead of two).
  */
-export const OPEN_EXITS = ["vigil_open_exit", "vigil_openat_exit", "vigil_creat_exit", "vigil_openat2_exit"];
+export const OPEN_EXITS = exits("open", "openat", "creat", "openat2");

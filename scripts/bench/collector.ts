@@ -311,7 +311,7 @@ async function startAgent(events: string, maxSecs: number, extra: string[] = [])
 /**
  * SIGINT, then wait for the summary (its last line) and for the exit. drainSecs: SIGINT to
  * summary, i.e. the time to switch events off and drain the ring; exitSecs: SIGINT to exit
- * (detaching every program costs an RCU grace period each, seconds in all).
+ * (detaching a syscall tracepoint waits for RCU grace periods, ~2 s for the default set).
  */
 async function stopAgent(a: Agent): Promise<{ summary: Summary; drainSecs: number; exitSecs: number; stderr: string }> {
   const t = now();

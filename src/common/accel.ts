@@ -1,4 +1,5 @@
-// Native fast paths for CRC-32C and snappy block decoding (src/common/native/accel.c, built by
+// Native fast paths for CRC-32C and snappy block decoding, and a few-threaded native loop for
+// the agent's detach (src/common/native/accel.c, built by
 // scripts/build into build/lib and embedded), through bun:ffi. On the AC they take ~7 µs off
 // each ~3 KB Elkeid batch (CRC twice and one block). crc32c.ts and snappy-block.ts call them
 // and keep their JavaScript versions as the fallback, used when this returns null: under
@@ -14,6 +15,11 @@ export interface Accel {
   /** decode the tagged elements src[start, n) (a block after its preamble, not empty) into all
    * of dst; returns dst.length or a negative SnappyCode */
   snappyBlock(src: Uint8Array, start: number, n: number, dst: Uint8Array, len: number): number;
+  /** fn(items[i]) for each of the n pointers at items (a BigUint64Array's address), from up to
+   * `threads` native threads, the caller's among them; fn is a native function's address
+   * (bun:ffi's symbol.ptr) taking one pointer-sized argument. Returns when every call has
+   * returned, with the number of threads used. */
+  eachParallel(fn: number, items: Uint8Array | BigUint64Array, n: number, threads: number): number;
 }
 
 /** vigil_snappy_block's error codes */
@@ -44,11 +50,13 @@ function load(): Accel | null {
     const lib = ffi.dlopen(memfdLibrary(ffi, accelPath, "vigil-accel.so"), {
       vigil_crc32c: { args: ["u32", "ptr", "u32"], returns: "u32" },
       vigil_snappy_block: { args: ["ptr", "u32", "u32", "ptr", "u32"], returns: "i32" },
+      vigil_each_parallel: { args: ["ptr", "ptr", "i32", "i32"], returns: "i32" },
     }).symbols;
     status = "native (libvigil-accel)";
     return {
       crc32c: lib.vigil_crc32c as unknown as Accel["crc32c"],
       snappyBlock: lib.vigil_snappy_block as unknown as Accel["snappyBlock"],
+      eachParallel: lib.vigil_each_parallel as unknown as Accel["eachParallel"],
     };
   } catch (e) {
     status = `JavaScript: the native library did not load (${(e as Error).message})`;

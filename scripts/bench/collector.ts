@@ -153,13 +153,19 @@ function cleanupSync(s: State): string[] {
   if (s.audit) {
     run(["auditctl", "-D"]);
     run(["auditctl", "-e", "0"]);
-    // Tasks created from now on skip the audit context (see PITFALLS: auditd).
-    run(["auditctl", "-a", "never,task"]);
+    // A host that did not audit (disabled, no rules) gets a never,task rule: once audit has
+    // been enabled in a boot, every task created later carries an audit context and takes the
+    // slow syscall path unless a task rule says never (see PITFALLS: auditd). A host that
+    // audits gets its rules back exactly: never,task would stop them for every new task.
+    const audited = s.audit.enabledOrig !== "0" || s.audit.rules.length > 0;
+    if (!audited) run(["auditctl", "-a", "never,task"]);
     if (s.audit.backlogOrig) run(["auditctl", "-b", s.audit.backlogOrig]);
     if (s.audit.waitOrig) run(["auditctl", "--backlog_wait_time", s.audit.waitOrig]);
-    for (const r of s.audit.rules) run(["auditctl", ...r.split(/\s+/)]);
+    const failed = s.audit.rules.filter((r) => run(["auditctl", ...r.split(/\s+/)]).code !== 0);
     if (s.audit.enabledOrig !== "0") run(["auditctl", "-e", s.audit.enabledOrig]);
-    done.push("audit rules deleted, audit disabled, never,task rule added");
+    done.push(audited
+      ? `audit rules and enabled flag restored (${s.audit.rules.length} rules${failed.length ? `; could not restore: ${failed.join(" | ")}` : ""})`
+      : "audit rules deleted, audit disabled, never,task rule added (the host had no audit rules)");
     s.audit = undefined;
   }
   if (s.auditdPid) {

@@ -178,11 +178,10 @@ static __always_inline void put_path_arg(void *rec, struct vigil_str *s, struct 
  * The path as given, made absolute: after a successful unlink/rmdir there is nothing left to
  * read it from. unlinkat picks 605 or 606 at exit by AT_REMOVEDIR. */
 
-static __always_inline int path_op_exit(struct trace_event_raw_sys_exit *ctx, __u32 type)
+/* The record, once the gate passed and the arguments are in `in` (regs_args). */
+static __always_inline int path_op_emit(struct trace_event_raw_sys_exit *ctx, __u32 type, struct inflight *inp)
 {
-	struct inflight in;
-	if (!exit_args(type, ctx, &in))
-		return 0;
+	struct inflight in = *inp;
 	struct vigil_path_op *ev = record_begin(type, sizeof(*ev));
 	if (!ev)
 		return 0;
@@ -207,13 +206,25 @@ static __always_inline int path_op_exit(struct trace_event_raw_sys_exit *ctx, __
 	record_submit(ev);
 	return 0;
 }
+
+static __always_inline int path_op_exit(struct trace_event_raw_sys_exit *ctx, __u32 type)
+{
+	struct inflight in;
+	if (!exit_args(type, ctx, &in))
+		return 0;
+	return path_op_emit(ctx, type, &in);
+}
 SYS_EXIT(unlink, vigil_unlink_exit) { return path_op_exit(ctx, VE_UNLINK); }
 SYS_EXIT(unlinkat, vigil_unlinkat_exit)
 {
-	/* rmdir or unlink by AT_REMOVEDIR */
-	struct sys_args a;
-	sys_args_of_current(&a);
-	return path_op_exit(ctx, a.a[2] & AT_REMOVEDIR ? VE_RMDIR : VE_UNLINK);
+	/* rmdir or unlink by AT_REMOVEDIR: the registers are read once, before the gate */
+	struct inflight in;
+	regs_args(VE_UNLINK, ctx, &in);
+	__u32 type = in.args[2] & AT_REMOVEDIR ? VE_RMDIR : VE_UNLINK;
+	if (!should_trace(type))
+		return 0;
+	in.type = type;
+	return path_op_emit(ctx, type, &in);
 }
 SYS_EXIT(rmdir, vigil_rmdir_exit) { return path_op_exit(ctx, VE_RMDIR); }
 SYS_EXIT(chdir, vigil_chdir_exit) { return path_op_exit(ctx, VE_CHDIR); }

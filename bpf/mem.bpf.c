@@ -2,7 +2,7 @@
  * nanosleep, mount, kernel module load. Syscall tracepoints, except module loading on kernels
  * without module support (no init_module tracepoints): there the raw syscall hooks
  * (tp_btf/sys_enter, sys_exit) filtered by number see the attempt. */
-#include "lib/path.h"
+#include "lib/file-path.h"
 #include "lib/process-regs.h"
 
 #define PROT_EXEC 4
@@ -25,7 +25,7 @@ SYS_EXIT(mmap, vigil_mmap_exit)
 	ev->flags = in.args[3];
 	ev->fd = in.args[4];
 	/* the kernel ignores fd for MAP_ANONYMOUS: so does the path */
-	put_file_path(ev, &ev->file, in.args[3] & MAP_ANONYMOUS ? NULL : fd_file(in.args[4]));
+	fpath_file(ev, &ev->file, in.args[3] & MAP_ANONYMOUS ? NULL : file_of_fd(in.args[4]));
 	record_submit(ev);
 	return 0;
 }
@@ -36,7 +36,7 @@ struct vma_ctx {
 };
 static long vma_file(struct task_struct *task, struct vm_area_struct *vma, void *data)
 {
-	((struct vma_ctx *)data)->file = BPF_CORE_READ(vma, vm_file);
+	((struct vma_ctx *)data)->file = vma->vm_file;
 	return 0;
 }
 
@@ -50,19 +50,18 @@ SYS_EXIT(mprotect, vigil_mprotect_exit)
 	struct vigil_mprotect *ev = record_begin(VE_MPROTECT, sizeof(*ev));
 	if (!ev)
 		return 0;
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
 	ev->res = ctx->ret;
 	ev->addr = in.args[0];
 	ev->len = in.args[1];
 	ev->prot = in.args[2];
 	ev->owner_pid = 0;
 	if (bpf_core_field_exists(mm->owner))
-		ev->owner_pid = BPF_CORE_READ(mm, owner, tgid);
-	put_file_path(ev, &ev->owner_file, BPF_CORE_READ(mm, exe_file));
+		ev->owner_pid = mm->owner->tgid;
+	fpath_file(ev, &ev->owner_file, mm->exe_file);
 	struct vma_ctx vc = { .file = NULL };
 	bpf_find_vma(bpf_get_current_task_btf(), in.args[0], vma_file, &vc, 0);
-	put_file_path(ev, &ev->vm_file, vc.file);
+	fpath_file(ev, &ev->vm_file, vc.file ? as_file(vc.file) : NULL);
 	record_submit(ev);
 	return 0;
 }
@@ -139,7 +138,7 @@ SYS_EXIT(mount, vigil_mount_exit)
 	ev->flags = in.args[3];
 	ev->pad = 0;
 	put_str(ev, &ev->dev, (void *)in.args[0], 256, 1);
-	put_user_path(ev, &ev->file_path, (void *)in.args[1]);
+	fpath_user_at(ev, &ev->file_path, AT_FDCWD, (const char *)in.args[1], NULL);
 	put_str(ev, &ev->fstype, (void *)in.args[2], 64, 1);
 	record_submit(ev);
 	return 0;
@@ -158,10 +157,11 @@ static __always_inline void module_emit(long ret, __u32 nr, __u64 a0)
 	ev->nr = nr;
 	ev->fd = nr == NR_finit_module ? (int)a0 : -1;
 	if (nr == NR_finit_module)
-		put_file_path(ev, &ev->ko_file, fd_file(a0));
+		fpath_file(ev, &ev->ko_file, file_of_fd(a0));
 	else
 		ev->ko_file.off = ev->ko_file.len = 0;
-	put_cwd(ev, &ev->run_path);
+	struct fs_struct *fs = bpf_get_current_task_btf()->fs;
+	put_path_fast(ev, &ev->run_path, fs->pwd.dentry, fs->pwd.mnt);
 	record_submit(ev);
 }
 

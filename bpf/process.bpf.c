@@ -2,11 +2,20 @@
  * Syscall exit tracepoints only (the result is there, the arguments are still in the caller's
  * registers: lib/process-regs.h), except exit/exit_group, which never return and are seen at
  * entry, and the successful exec, read from sched_process_exec where the new image is complete. */
-#include "lib/sock.h"
+#include "lib/net-sock.h"
 #include "lib/process-path.h"
 #include "lib/process-regs.h"
 
 #define PR_SET_NAME 15
+#define S_IFMT NET_S_IFMT
+#define S_IFSOCK NET_S_IFSOCK
+#define S_IFIFO 0010000
+
+/* The struct sock of a socket file (f->f_inode is a socket inode). */
+static __always_inline struct sock *file_sock(struct file *f)
+{
+	return net_as(struct socket, f->private_data)->sk;
+}
 
 /* inode timestamps before 6.11 (i_mtime_sec/i_mtime_nsec): a timespec64, renamed in 6.7 */
 struct inode___pre611 {
@@ -103,7 +112,8 @@ int vigil_execve_success(struct trace_event_raw_sched_process_exec *ctx)
 			sk = file_sock(f);
 	} else if (f && (mode & S_IFMT) != S_IFIFO)
 		put_file_path_fast(ev, &ev->stdout_path, f);
-	sock_ends(sk, &ev->local, &ev->peer);
+	net_inet_end(sk, false, &ev->local);
+	net_inet_end(sk, true, &ev->peer);
 	ev->memcg_id = memcg_id_of(task);
 	struct inode *exe = mm->exe_file->f_inode;
 	ev->exe_size = exe->i_size;

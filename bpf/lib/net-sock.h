@@ -1,8 +1,8 @@
 /* Network family: socket addresses. A user sockaddr (sockaddr_in, sockaddr_in6, sockaddr_un)
  * → struct vigil_sockaddr plus the AF_UNIX path in the record's tail, and fd → struct file →
  * struct socket → struct sock → its local or remote end. Kernel hops are direct BTF loads
- * through bpf_rdonly_cast pointers (fault-safe, no helper call per hop). Network-only names
- * (net_*): the process family's lib/sock.h shares the translation unit. */
+ * through bpf_rdonly_cast pointers (fault-safe, no helper call per hop). Users: the network
+ * family, and the process family's execve (the ends of a socket on stdin/stdout). */
 #ifndef VIGIL_NET_SOCK_H
 #define VIGIL_NET_SOCK_H
 
@@ -31,7 +31,7 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
 	__type(value, struct net_addr);
-} net_addr_stash SEC(".maps");
+} net_addr_stash SEC(".maps") __weak;
 
 static __always_inline struct net_addr *net_addr_slot(bool create)
 {

@@ -1,15 +1,25 @@
-/* Paths by direct BTF loads, for the file, process and network families (open's file, exec's
- * cwd/exe/stdin/stdout, socket files). Same walk as put_dentry_path in path.h (bounded,
- * crosses mounts through struct mount, keeps the last PATH_MAX_DEPTH components), but every
- * hop is a plain fault-safe load through a pointer typed with bpf_rdonly_cast (inlined by the
- * verifier to a register move) instead of a bpf_probe_read_kernel call, and since 6.17 the
- * names are copied the same way. One helper call per path remains (its copy into the record).
- * Measured on openat's exit (a 4-component path): 1,370 -> ~950 ns with the fd slot read the
- * same way (lib/common.h current_fd_file). */
+/* Paths by direct BTF loads, for every family: the full path of a (dentry, vfsmount) by a
+ * bounded walk that crosses mounts through struct mount and keeps the last PATH_MAX_DEPTH
+ * components (kernel-side d_path is not available to tracepoint programs: bpf_d_path is
+ * LSM/fentry only). Every hop is a plain fault-safe load through a pointer typed with
+ * bpf_rdonly_cast (inlined by the verifier to a register move) instead of a
+ * bpf_probe_read_kernel call, and since 6.17 the names are copied the same way. One helper
+ * call per path remains (its copy into the record). Measured on openat's exit (a 4-component
+ * path): 1,370 -> ~950 ns with the fd slot read the same way (lib/common.h current_fd_file).
+ * The one path walk of the object: lib/file-path.h builds fd, cwd and user-path helpers on it. */
 #ifndef VIGIL_PROCESS_PATH_H
 #define VIGIL_PROCESS_PATH_H
 
-#include "path.h"
+#include "common.h"
+
+#define PATH_MAX_DEPTH 32
+#define NAME_MAX_LEN 256
+#define AT_FDCWD -100
+
+static __always_inline struct mount *real_mount(struct vfsmount *mnt)
+{
+	return (struct mount *)((void *)mnt - bpf_core_field_offset(struct mount, mnt));
+}
 
 #define as_dentry(p) ((struct dentry *)bpf_rdonly_cast((void *)(p), bpf_core_type_id_kernel(struct dentry)))
 #define as_file(p) ((struct file *)bpf_rdonly_cast((void *)(p), bpf_core_type_id_kernel(struct file)))

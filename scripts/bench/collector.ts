@@ -67,8 +67,8 @@ if (opt.help) {
 
 const QUICK = opt.quick!;
 const P = QUICK
-  ? { rounds: 1, loadSecs: 2, warmMs: 500, bgSecs: 1, openCount: 100_000, execCount: 400, warmStorms: 1, pairs: 1, auditdPairs: 1, settleMs: 500, idleSecs: 5, idleWarmMs: 1500, budgetSecs: 150 }
-  : { rounds: 2, loadSecs: 8, warmMs: 1000, bgSecs: 3, openCount: 300_000, execCount: 1500, warmStorms: 3, pairs: 5, auditdPairs: 3, settleMs: 1000, idleSecs: 20, idleWarmMs: 3000, budgetSecs: 660 };
+  ? { rounds: 1, loadSecs: 2, warmMs: 500, bgSecs: 1, openCount: 100_000, execCount: 400, warmStorms: 1, pairs: 1, execPairs: 1, auditdPairs: 1, auditdExecPairs: 1, settleMs: 500, idleSecs: 5, idleWarmMs: 1500, budgetSecs: 150 }
+  : { rounds: 2, loadSecs: 8, warmMs: 1000, bgSecs: 3, openCount: 300_000, execCount: 1500, warmStorms: 3, pairs: 5, execPairs: 9, auditdPairs: 3, auditdExecPairs: 5, settleMs: 1000, idleSecs: 20, idleWarmMs: 3000, budgetSecs: 660 };
 const THREADS = Number(opt.threads);
 if (!Number.isInteger(THREADS) || THREADS < 1 || THREADS > 64) die("--threads wants an integer from 1 to 64");
 const MIX = opt.mix!.split(",").map(Number);
@@ -694,26 +694,26 @@ async function storm(kind: "openstorm" | "execstorm", count: number): Promise<nu
 }
 
 async function slowdown(offered: Map<string, { dt: number; family: string; defaultOn: boolean }>, notes: string[]) {
-  const plan: Array<{ kind: "openstorm" | "execstorm"; name: string; count: number; events: string; event: string; syscall: string; note?: string }> = [
+  const plan: Array<{ kind: "openstorm" | "execstorm"; name: string; count: number; pairs: number; events: string; event: string; syscall: string; note?: string }> = [
     {
-      kind: "openstorm", name: "open/close storm", count: P.openCount, event: "open", syscall: "openat",
+      kind: "openstorm", name: "open/close storm", count: P.openCount, pairs: P.pairs, event: "open", syscall: "openat",
       events: offered.has("open") ? "default,open" : "default",
       note: offered.has("open") ? undefined : "the agent has no open event yet: Vigil watched only its default set",
     },
     {
-      kind: "execstorm", name: "exec storm", count: P.execCount, event: "execve", syscall: "execve", events: "default",
+      kind: "execstorm", name: "exec storm", count: P.execCount, pairs: P.execPairs, event: "execve", syscall: "execve", events: "default",
       note: offered.has("execve") ? (offered.get("execve")!.defaultOn ? undefined : "execve is not in the default set") : "the agent has no execve event yet: Vigil watched only its default set",
     },
   ];
   const results: StormResult[] = [];
-  log(`slowdown: ${P.pairs} alternating bare/Vigil pairs per storm (${opt["cold-storms"] ? "timed right after the agent starts" : `each Vigil run after ${P.warmStorms} untimed warm-up storm(s)`}), then ${opt["skip-auditd"] ? "no auditd (--skip-auditd)" : `${P.auditdPairs} auditd pairs per storm, last`}`);
+  log(`slowdown: alternating bare/Vigil pairs (${plan.map((p) => `${p.pairs} of the ${p.name}`).join(", ")}; ${opt["cold-storms"] ? "timed right after the agent starts" : `each Vigil run after ${P.warmStorms} untimed warm-up storm(s)`}), then ${opt["skip-auditd"] ? "no auditd (--skip-auditd)" : `auditd pairs last (${P.auditdPairs} of the open storm, ${P.auditdExecPairs} of the exec storm)`}`);
   // Warm the page cache and the binaries once.
   await storm("openstorm", 1000);
   await storm("execstorm", 20);
   for (const p of plan) {
     const res: StormResult = { storm: p.name, count: p.count, vigil_events: p.events, vigil_note: p.note, pairs: [], bare_s: NaN, vigil_s: NaN, vigil_ratio: NaN };
     if (p.note) notes.push(`${p.name}: ${p.note}`);
-    for (let i = 0; i < P.pairs; i++) {
+    for (let i = 0; i < p.pairs; i++) {
       const withVigil = async () => {
         const a = await startAgent(p.events, 120);
         await sleep(P.settleMs);
@@ -826,7 +826,8 @@ async function auditdPhase(
       run(["auditctl", "-D"]);
       return t;
     };
-    for (let i = 0; i < P.auditdPairs; i++) {
+    const nPairs = p.kind === "execstorm" ? P.auditdExecPairs : P.auditdPairs;
+    for (let i = 0; i < nPairs; i++) {
       let b: number, a: number, wait = 0;
       if (i % 2 === 0) { b = await bare(); wait += settled; a = await watched(); wait += settled; } else { a = await watched(); wait += settled; b = await bare(); wait += settled; }
       pairs.push({ bare_s: r3(b), auditd_s: r3(a), ratio: r3(a / res.bare_s), settle_s: r3(wait) });

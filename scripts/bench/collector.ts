@@ -54,8 +54,9 @@ if (opt.help) {
   --rates LIST   paced rates in events/s, "burst" for no pacing
                  (default 50000,100000,200000,400000,burst; with --quick 100000,burst)
   --skip-auditd  leave out the auditd comparison
-  --cold-storms  time each storm right after the agent starts (default: three untimed storms
-                 of the same kind first, so the agent is measured warm, as a running agent is)
+  --cold-storms  time each storm right after the agent starts (default: untimed storms of the
+                 same kind first, 3 open and 8 exec, so the agent is measured warm with its JIT
+                 compiler idle, as a running agent is)
   --json FILE    write the JSON document to FILE instead of stdout
   --agent PATH   the agent binary (default dist/vigil-agent)
   --threads N    load generator threads (default 4)
@@ -67,8 +68,8 @@ if (opt.help) {
 
 const QUICK = opt.quick!;
 const P = QUICK
-  ? { rounds: 1, loadSecs: 2, warmMs: 500, bgSecs: 1, openCount: 100_000, execCount: 400, warmStorms: 1, pairs: 1, execPairs: 1, auditdPairs: 1, auditdExecPairs: 1, settleMs: 500, idleSecs: 5, idleWarmMs: 1500, budgetSecs: 150 }
-  : { rounds: 2, loadSecs: 8, warmMs: 1000, bgSecs: 3, openCount: 300_000, execCount: 1500, warmStorms: 3, pairs: 5, execPairs: 9, auditdPairs: 3, auditdExecPairs: 5, settleMs: 1000, idleSecs: 20, idleWarmMs: 3000, budgetSecs: 660 };
+  ? { rounds: 1, loadSecs: 2, warmMs: 500, bgSecs: 1, openCount: 100_000, execCount: 400, warmStorms: 1, execWarmStorms: 1, pairs: 1, execPairs: 1, auditdPairs: 1, auditdExecPairs: 1, settleMs: 500, idleSecs: 5, idleWarmMs: 1500, budgetSecs: 150 }
+  : { rounds: 2, loadSecs: 8, warmMs: 1000, bgSecs: 3, openCount: 300_000, execCount: 1500, warmStorms: 3, execWarmStorms: 8, pairs: 5, execPairs: 9, auditdPairs: 3, auditdExecPairs: 5, settleMs: 1000, idleSecs: 20, idleWarmMs: 3000, budgetSecs: 660 };
 const THREADS = Number(opt.threads);
 if (!Number.isInteger(THREADS) || THREADS < 1 || THREADS > 64) die("--threads wants an integer from 1 to 64");
 const MIX = opt.mix!.split(",").map(Number);
@@ -238,6 +239,21 @@ function cpuSecs(pid: number): number {
   const s = readFileSync(`/proc/${pid}/stat`, "utf8");
   const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
   return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime, stime (all threads)
+}
+/** CPU seconds of a process's JIT compiler threads (JSC names them "JITWorker"). */
+function jitSecs(pid: number): number {
+  let t = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      if (!readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").startsWith("JIT")) continue;
+      const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+      t += (Number(f[11]) + Number(f[12])) / CLK_TCK;
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return t;
 }
 /** Busy and total jiffies of all CPUs (/proc/stat). */
 function hostCpu(): { busy: number; total: number } {
@@ -675,7 +691,7 @@ function selects(events: string, n: string): boolean {
 
 interface StormResult {
   storm: string; count: number; vigil_events: string; vigil_note?: string;
-  pairs: Array<{ bare_s: number; vigil_s: number; ratio: number; vigil_seen?: number; vigil_drops?: number }>;
+  pairs: Array<{ bare_s: number; vigil_s: number; ratio: number; vigil_jit_s: number; vigil_seen?: number; vigil_drops?: number }>;
   bare_s: number; vigil_s: number; vigil_ratio: number;
   auditd?: {
     pairs: Array<{ bare_s: number; auditd_s: number; ratio: number; settle_s: number }>; bare_s: number; auditd_s: number;
@@ -694,19 +710,19 @@ async function storm(kind: "openstorm" | "execstorm", count: number): Promise<nu
 }
 
 async function slowdown(offered: Map<string, { dt: number; family: string; defaultOn: boolean }>, notes: string[]) {
-  const plan: Array<{ kind: "openstorm" | "execstorm"; name: string; count: number; pairs: number; events: string; event: string; syscall: string; note?: string }> = [
+  const plan: Array<{ kind: "openstorm" | "execstorm"; name: string; count: number; pairs: number; warm: number; events: string; event: string; syscall: string; note?: string }> = [
     {
-      kind: "openstorm", name: "open/close storm", count: P.openCount, pairs: P.pairs, event: "open", syscall: "openat",
+      kind: "openstorm", name: "open/close storm", count: P.openCount, pairs: P.pairs, warm: P.warmStorms, event: "open", syscall: "openat",
       events: offered.has("open") ? "default,open" : "default",
       note: offered.has("open") ? undefined : "the agent has no open event yet: Vigil watched only its default set",
     },
     {
-      kind: "execstorm", name: "exec storm", count: P.execCount, pairs: P.execPairs, event: "execve", syscall: "execve", events: "default",
+      kind: "execstorm", name: "exec storm", count: P.execCount, pairs: P.execPairs, warm: P.execWarmStorms, event: "execve", syscall: "execve", events: "default",
       note: offered.has("execve") ? (offered.get("execve")!.defaultOn ? undefined : "execve is not in the default set") : "the agent has no execve event yet: Vigil watched only its default set",
     },
   ];
   const results: StormResult[] = [];
-  log(`slowdown: alternating bare/Vigil pairs (${plan.map((p) => `${p.pairs} of the ${p.name}`).join(", ")}; ${opt["cold-storms"] ? "timed right after the agent starts" : `each Vigil run after ${P.warmStorms} untimed warm-up storm(s)`}), then ${opt["skip-auditd"] ? "no auditd (--skip-auditd)" : `auditd pairs last (${P.auditdPairs} of the open storm, ${P.auditdExecPairs} of the exec storm)`}`);
+  log(`slowdown: alternating bare/Vigil pairs (${plan.map((p) => `${p.pairs} of the ${p.name}`).join(", ")}; ${opt["cold-storms"] ? "timed right after the agent starts" : `each Vigil run after untimed warm-up storms: ${plan.map((p) => `${p.warm} of the ${p.name}`).join(", ")}`}), then ${opt["skip-auditd"] ? "no auditd (--skip-auditd)" : `auditd pairs last (${P.auditdPairs} of the open storm, ${P.auditdExecPairs} of the exec storm)`}`);
   // Warm the page cache and the binaries once.
   await storm("openstorm", 1000);
   await storm("execstorm", 20);
@@ -719,16 +735,19 @@ async function slowdown(offered: Map<string, { dt: number; family: string; defau
         await sleep(P.settleMs);
         const h0 = hostCpu(); // the storms' window: the settling second would dilute it
         // A freshly started agent spends its first seconds compiling its hot paths (JIT) and
-        // filling its caches; an agent on a host has long done that. Untimed storms first: after
-        // one exec storm (7,500 events) its JIT threads still compiled ~20 us per exec, after
-        // three next to nothing.
-        if (!opt["cold-storms"]) for (let w = 0; w < P.warmStorms; w++) await storm(p.kind, p.count);
+        // filling its caches; an agent on a host has long done that. Untimed storms first. The
+        // JIT threads' CPU per 1,500-spawn exec storm, measured twice: 60-70 ms in the first,
+        // 0-10 ms in the next three, 20-50 ms again in the 5th-7th (tier-up), 0 from the 9th on;
+        // an open storm (1.2M events) settles within its first.
+        if (!opt["cold-storms"]) for (let w = 0; w < p.warm; w++) await storm(p.kind, p.count);
+        const j0 = jitSecs(a.pid);
         const t = await storm(p.kind, p.count);
+        const jit = jitSecs(a.pid) - j0;
         recordProgs(`storm ${p.kind}`, a.pid, busyPct(h0, hostCpu()));
         const { summary } = await stopAgent(a);
-        return { t, seen: summary.byType[p.event]?.events, drops: summary.drops };
+        return { t, jit, seen: summary.byType[p.event]?.events, drops: summary.drops };
       };
-      let bare: number, v: { t: number; seen?: number; drops: number };
+      let bare: number, v: { t: number; jit: number; seen?: number; drops: number };
       if (i % 2 === 0) {
         bare = await storm(p.kind, p.count);
         v = await withVigil();
@@ -736,8 +755,8 @@ async function slowdown(offered: Map<string, { dt: number; family: string; defau
         v = await withVigil();
         bare = await storm(p.kind, p.count);
       }
-      res.pairs.push({ bare_s: r3(bare), vigil_s: r3(v.t), ratio: r3(v.t / bare), vigil_seen: v.seen, vigil_drops: v.drops });
-      log(`  ${p.name} pair ${i + 1}: bare ${bare.toFixed(3)} s, Vigil ${v.t.toFixed(3)} s (×${(v.t / bare).toFixed(3)}; ${v.seen ?? 0} ${p.event} events seen, ${v.drops} drops)`);
+      res.pairs.push({ bare_s: r3(bare), vigil_s: r3(v.t), ratio: r3(v.t / bare), vigil_jit_s: r3(v.jit), vigil_seen: v.seen, vigil_drops: v.drops });
+      log(`  ${p.name} pair ${i + 1}: bare ${bare.toFixed(3)} s, Vigil ${v.t.toFixed(3)} s (×${(v.t / bare).toFixed(3)}; ${v.seen ?? 0} ${p.event} events seen, ${v.drops} drops; agent JIT ${(v.jit * 1000).toFixed(0)} ms)`);
     }
     if (!p.note) {
       const short = res.pairs.filter((x) => (x.vigil_seen ?? 0) < p.count || (x.vigil_drops ?? 0) > 0);
@@ -755,7 +774,7 @@ async function slowdown(offered: Map<string, { dt: number; family: string; defau
   }
   return {
     vigil_warm: !opt["cold-storms"],
-    order: (opt["cold-storms"] ? "Vigil timed right after the agent starts (--cold-storms). " : `each Vigil run times its storm after ${P.warmStorms} untimed storm(s) of the same kind (the agent warm, as on a host that has run it for a while; --cold-storms times the first one). `) + "all bare/Vigil pairs first (each pair alternates which goes first), auditd pairs last: once audit is enabled in a boot, new tasks keep a slower syscall path, so no bare run of the first phase comes after audit was enabled. In the auditd phase the bare run of each pair uses `auditctl -a never,task` (fast path for new tasks) instead of the watch rule, and every timed run waits until auditd has written the previous run's records (audit backlog 0, auditd idle for 300 ms). auditd× = auditd's median over the first phase's bare median (the same no-audit baseline as Vigil×, the daemon's own CPU included as the agent's is); (in phase) = median of auditd over the auditd phase's never,task runs.",
+    order: (opt["cold-storms"] ? "Vigil timed right after the agent starts (--cold-storms). " : `each Vigil run times its storm after untimed storms of the same kind (${P.warmStorms} open, ${P.execWarmStorms} exec: the agent warm, its JIT compiler idle, as on a host that has run it for a while; --cold-storms times the first one). `) + "all bare/Vigil pairs first (each pair alternates which goes first), auditd pairs last: once audit is enabled in a boot, new tasks keep a slower syscall path, so no bare run of the first phase comes after audit was enabled. In the auditd phase the bare run of each pair uses `auditctl -a never,task` (fast path for new tasks) instead of the watch rule, and every timed run waits until auditd has written the previous run's records (audit backlog 0, auditd idle for 300 ms). auditd× = auditd's median over the first phase's bare median (the same no-audit baseline as Vigil×, the daemon's own CPU included as the agent's is); (in phase) = median of auditd over the auditd phase's never,task runs.",
     storms: results,
     auditd: auditdInfo,
   };

@@ -13,6 +13,10 @@
  *       open/connect/execve events).
  *   loadgen openstorm COUNT [--file P]   COUNT × (openat + close), one thread, timed.
  *   loadgen execstorm COUNT              COUNT × (posix_spawn /bin/true + waitpid), timed.
+ *   loadgen fsops COUNT --dir D          COUNT × one of each file/network call Vigil reports by
+ *       default besides open and connect (mkdir, rmdir, ftruncate, truncate, chmod, rename ×2,
+ *       link, symlink, unlink ×3, mknod, socketpair, bind, chdir), in D (created), timed: gives
+ *       their programs runs enough for a kernel-cost figure.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -326,6 +331,61 @@ static int run_storm(const char *kind, long count)
 	return fails ? 1 : 0;
 }
 
+/* One failure counted per failing call; the first errno kept. */
+#define FS_OK(call)                        \
+	do {                               \
+		if ((call) < 0 && !fails++) \
+			ferr = errno;      \
+	} while (0)
+
+static int run_fsops(long count, const char *dir)
+{
+	long fails = 0;
+	int ferr = 0;
+	if ((mkdir(dir, 0755) < 0 && errno != EEXIST) || chdir(dir) < 0) {
+		fprintf(stderr, "loadgen fsops: cannot use %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	int fd = open("f", O_CREAT | O_RDWR | O_TRUNC, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "loadgen fsops: cannot create %s/f: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	uint64_t t0 = now_ns();
+	for (long i = 0; i < count; i++) {
+		FS_OK(mkdir("d", 0755));
+		FS_OK(rmdir("d"));
+		FS_OK(ftruncate(fd, i & 1023));
+		FS_OK(truncate("f", 5));
+		FS_OK(chmod("f", 0600));
+		FS_OK(rename("f", "g"));
+		FS_OK(rename("g", "f"));
+		FS_OK(link("f", "h"));
+		FS_OK(unlink("h"));
+		FS_OK(symlink("f", "s"));
+		FS_OK(unlink("s"));
+		FS_OK(mknod("p", S_IFIFO | 0600, 0));
+		FS_OK(unlink("p"));
+		int sv[2];
+		FS_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+		close(sv[0]);
+		close(sv[1]);
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+		FS_OK(s);
+		FS_OK(bind(s, (struct sockaddr *)&a, sizeof(a))); /* port 0: the kernel picks one */
+		close(s);
+		FS_OK(chdir("."));
+	}
+	uint64_t t1 = now_ns();
+	close(fd);
+	unlink("f");
+	printf("{\"mode\":\"fsops\",\"count\":%ld,\"fails\":%ld,\"errno\":%d,\"elapsed_s\":%.6f}\n", count,
+	       fails, ferr, (double)(t1 - t0) / 1e9);
+	fflush(stdout);
+	return fails ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -340,8 +400,11 @@ int main(int argc, char **argv)
 		parse_opts(argc, argv, 3);
 		return run_storm(argv[1], n);
 	}
+	if (!strcmp(argv[1], "fsops") && argc == 5 && !strcmp(argv[3], "--dir"))
+		return run_fsops(atol(argv[2]), argv[4]);
 usage:
 	fprintf(stderr, "usage: loadgen mix|canary [--rate N] [--duration S] [--threads T] "
-			"[--mix O,C,E] [--file P]\n       loadgen openstorm|execstorm COUNT [--file P]\n");
+			"[--mix O,C,E] [--file P]\n       loadgen openstorm|execstorm COUNT [--file P]\n"
+			"       loadgen fsops COUNT --dir D\n");
 	return 2;
 }

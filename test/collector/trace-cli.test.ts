@@ -4,7 +4,7 @@
 import { test, expect, describe } from "bun:test";
 import { copyFileSync, existsSync, readFileSync, mkdirSync, chmodSync } from "node:fs";
 import { join } from "node:path";
-import { agentBinary, hasAgentBinary, isRoot, hasBtf, tempDir, run, fixture } from "../harness.ts";
+import { agentBinary, hasAgentBinary, isRoot, hasBtf, tempDir, run, fixture, bun, root, canLoadBpf } from "../harness.ts";
 
 describe.skipIf(!hasAgentBinary)("vigil-agent trace: bad input", () => {
   test("--help lists every event with its data_type", async () => {
@@ -71,6 +71,19 @@ describe.skipIf(!hasAgentBinary)("vigil-agent trace: bad input", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("tracefs is not mounted at /sys/kernel/tracing and mounting it failed");
   });
+});
+
+// The verifier stops with EAGAIN whenever a signal is pending, and libbpf retries only a few
+// times: under a sampling profiler that interrupts it every 100 us the load cannot finish. The
+// error says why instead of a bare "Resource temporarily unavailable".
+test.skipIf(!canLoadBpf)("a load interrupted by signals on every try fails with a message saying so", async () => {
+  using d = tempDir();
+  const r = await run([bun, "--cpu-prof", "--cpu-prof-interval=100", `--cpu-prof-dir=${d.path}`, join(root, "src/agent/main.ts"),
+    "trace", "--events", "default", "--format", "null", "--duration", "1"]);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain("failed to load BPF programs: errno 11");
+  expect(r.stderr).toContain("the verifier stops when signals keep arriving during the load");
+  expect(r.stderr).not.toContain("programs attached");
 });
 
 describe.skipIf(!hasAgentBinary || !isRoot || !hasBtf)("vigil-agent trace: the binary alone", () => {

@@ -191,7 +191,12 @@ export class BpfCollector {
     }
     const rc = lib.bpf_object__load(this.obj);
     if (rc !== 0) {
-      throw new BpfLoadError(`failed to load BPF programs: ${errnoName(rc)} (${strerror(Math.abs(rc))})${this.lastLog()}`);
+      // The verifier gives up with EAGAIN when a signal is pending (libbpf retries a few
+      // times): a sampling profiler (bun --cpu-prof) or a signal storm does that on every try.
+      const why = Math.abs(rc) === 11
+        ? "; the verifier stops when signals keep arriving during the load (a sampling profiler such as bun --cpu-prof, or a signal storm): load without them"
+        : "";
+      throw new BpfLoadError(`failed to load BPF programs: ${errnoName(rc)} (${strerror(Math.abs(rc))})${why}${this.lastLog()}`);
     }
   }
 

@@ -179,27 +179,26 @@ static __always_inline void put_path_arg(void *rec, struct vigil_str *s, struct 
  * read it from. unlinkat picks 605 or 606 at exit by AT_REMOVEDIR. */
 
 /* The record, once the gate passed and the arguments are in `in` (regs_args). */
-static __always_inline int path_op_emit(struct trace_event_raw_sys_exit *ctx, __u32 type, struct inflight *inp)
+static __always_inline int path_op_emit(struct trace_event_raw_sys_exit *ctx, __u32 type, const struct inflight *in)
 {
-	struct inflight in = *inp;
 	struct vigil_path_op *ev = record_begin(type, sizeof(*ev));
 	if (!ev)
 		return 0;
 	ev->res = ctx->ret;
 	ev->flags = 0;
-	struct path_arg a = { .dirfd = AT_FDCWD, .use_file = 0, .upath = (const char *)in.args[0], .file = NULL };
-	switch (in.nr) {
+	struct path_arg a = { .dirfd = AT_FDCWD, .use_file = 0, .upath = (const char *)in->args[0], .file = NULL };
+	switch (in->nr) {
 	case NR_unlinkat:
 	case NR_newfstatat:
 	case NR_statx:
-		ev->flags = in.nr == NR_newfstatat ? in.args[3] : in.args[2];
-		a.dirfd = in.args[0];
-		a.upath = (const char *)in.args[1];
+		ev->flags = in->nr == NR_newfstatat ? in->args[3] : in->args[2];
+		a.dirfd = in->args[0];
+		a.upath = (const char *)in->args[1];
 		break;
 	case NR_fchdir:
 	case NR_fstat:
 		a.use_file = 1;
-		a.file = file_of_fd(in.args[0]);
+		a.file = file_of_fd(in->args[0]);
 		break;
 	}
 	put_path_arg(ev, &ev->file, &a);

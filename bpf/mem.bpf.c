@@ -160,8 +160,7 @@ static __always_inline void module_emit(long ret, __u32 nr, __u64 a0)
 		fpath_file(ev, &ev->ko_file, file_of_fd(a0));
 	else
 		ev->ko_file.off = ev->ko_file.len = 0;
-	struct fs_struct *fs = bpf_get_current_task_btf()->fs;
-	put_path_fast(ev, &ev->run_path, fs->pwd.dentry, fs->pwd.mnt);
+	put_cwd_fast(ev, &ev->run_path);
 	record_submit(ev);
 }
 

@@ -11,12 +11,6 @@
 #define S_IFSOCK NET_S_IFSOCK
 #define S_IFIFO 0010000
 
-/* The struct sock of a socket file (f->f_inode is a socket inode). */
-static __always_inline struct sock *file_sock(struct file *f)
-{
-	return net_as(struct socket, f->private_data)->sk;
-}
-
 /* inode timestamps before 6.11 (i_mtime_sec/i_mtime_nsec): a timespec64, renamed in 6.7 */
 struct inode___pre611 {
 	struct timespec64 __i_mtime;
@@ -78,8 +72,7 @@ int vigil_execve_success(struct trace_event_raw_sched_process_exec *ctx)
 	unsigned short loc = ctx->__data_loc_filename & 0xFFFF;
 	put_str(ev, &ev->filename, (void *)ctx + loc, MAX_PATH, 0);
 	put_file_path_fast(ev, &ev->exe_path, mm->exe_file);
-	struct fs_struct *fs = task->fs;
-	put_path_fast(ev, &ev->run_path, fs->pwd.dentry, fs->pwd.mnt);
+	put_cwd_fast(ev, &ev->run_path);
 	struct tty_struct *tty = task->signal->tty;
 	if (tty)
 		put_str(ev, &ev->tty, tty->name, 64, 0);
@@ -99,7 +92,7 @@ int vigil_execve_success(struct trace_event_raw_sched_process_exec *ctx)
 	ev->stdin_ino = f ? f->f_inode->i_ino : 0;
 	ev->stdin_path.off = ev->stdin_path.len = 0;
 	if ((mode & S_IFMT) == S_IFSOCK)
-		sk = file_sock(f);
+		sk = net_file_sock(f);
 	else if (f && (mode & S_IFMT) != S_IFIFO)
 		put_file_path_fast(ev, &ev->stdin_path, f);
 	f = nfd > 1 ? as_file(fds[1]) : NULL;
@@ -109,7 +102,7 @@ int vigil_execve_success(struct trace_event_raw_sched_process_exec *ctx)
 	ev->stdout_path.off = ev->stdout_path.len = 0;
 	if ((mode & S_IFMT) == S_IFSOCK) {
 		if (!sk)
-			sk = file_sock(f);
+			sk = net_file_sock(f);
 	} else if (f && (mode & S_IFMT) != S_IFIFO)
 		put_file_path_fast(ev, &ev->stdout_path, f);
 	net_inet_end(sk, false, &ev->local);
@@ -137,8 +130,7 @@ static __always_inline int execve_failed(struct trace_event_raw_sys_exit *ctx, i
 	ev->res = ctx->ret;
 	const char *path = (const char *)in.a[at ? 1 : 0];
 	put_str(ev, &ev->filename, path, MAX_PATH, 1);
-	struct fs_struct *fs = bpf_get_current_task_btf()->fs;
-	put_path_fast(ev, &ev->run_path, fs->pwd.dentry, fs->pwd.mnt);
+	put_cwd_fast(ev, &ev->run_path);
 	record_submit(ev);
 	return 0;
 }

@@ -110,6 +110,12 @@ static __always_inline void net_put_stashed(void *rec, struct vigil_sockaddr *sa
 		put_bytes(rec, path, st->path, st->path_len & 127, 0);
 }
 
+/* The struct sock of a socket file (the caller checked that f's inode is a socket). */
+static __always_inline struct sock *net_file_sock(struct file *f)
+{
+	return net_as(struct socket, f->private_data)->sk;
+}
+
 /* fd of the current task → its struct sock, or NULL when the fd is not a socket. */
 static __always_inline struct sock *net_fd_sock(long fd)
 {
@@ -119,7 +125,7 @@ static __always_inline struct sock *net_fd_sock(long fd)
 	struct file *f = net_as(struct file, fp);
 	if ((f->f_inode->i_mode & NET_S_IFMT) != NET_S_IFSOCK)
 		return NULL;
-	return net_as(struct socket, f->private_data)->sk;
+	return net_file_sock(f);
 }
 
 /* The bound path of an AF_UNIX socket (struct unix_address: len counts sun_family too). */

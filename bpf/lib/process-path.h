@@ -140,6 +140,13 @@ static __always_inline void put_path_fast(void *rec, struct vigil_str *s, struct
 	h->size = off + len + 1;
 }
 
+/* The current task's working directory. */
+static __always_inline void put_cwd_fast(void *rec, struct vigil_str *s)
+{
+	struct fs_struct *fs = bpf_get_current_task_btf()->fs;
+	put_path_fast(rec, s, fs->pwd.dentry, fs->pwd.mnt);
+}
+
 static __always_inline void put_file_path_fast(void *rec, struct vigil_str *s, struct file *f)
 {
 	if (!f) {

@@ -235,10 +235,14 @@ function untrack(pid: number): void {
   saveState();
 }
 
-function cpuSecs(pid: number): number {
-  const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+/** utime + stime in seconds from a /proc stat file (a process: all its threads; a task: one). */
+function statCpuSecs(statPath: string): number {
+  const s = readFileSync(statPath, "utf8");
   const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime, stime (all threads)
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+function cpuSecs(pid: number): number {
+  return statCpuSecs(`/proc/${pid}/stat`);
 }
 /** CPU seconds of a process's JIT compiler threads (JSC names them "JITWorker"). */
 function jitSecs(pid: number): number {
@@ -246,9 +250,7 @@ function jitSecs(pid: number): number {
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       if (!readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").startsWith("JIT")) continue;
-      const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-      const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-      t += (Number(f[11]) + Number(f[12])) / CLK_TCK;
+      t += statCpuSecs(`/proc/${pid}/task/${tid}/stat`);
     } catch {
       // the thread ended between the listing and the read
     }
@@ -711,19 +713,19 @@ async function storm(kind: "openstorm" | "execstorm", count: number): Promise<nu
 }
 
 async function slowdown(offered: Map<string, { dt: number; family: string; defaultOn: boolean }>, notes: string[]) {
-  const plan: Array<{ kind: "openstorm" | "execstorm"; name: string; count: number; pairs: number; warm: number; events: string; event: string; syscall: string; note?: string }> = [
+  const plan: Array<{ kind: "openstorm" | "execstorm"; name: string; count: number; pairs: number; warm: number; auditdPairs: number; events: string; event: string; syscall: string; note?: string }> = [
     {
-      kind: "openstorm", name: "open/close storm", count: P.openCount, pairs: P.pairs, warm: P.warmStorms, event: "open", syscall: "openat",
+      kind: "openstorm", name: "open/close storm", count: P.openCount, pairs: P.pairs, warm: P.warmStorms, auditdPairs: P.auditdPairs, event: "open", syscall: "openat",
       events: offered.has("open") ? "default,open" : "default",
       note: offered.has("open") ? undefined : "the agent has no open event yet: Vigil watched only its default set",
     },
     {
-      kind: "execstorm", name: "exec storm", count: P.execCount, pairs: P.execPairs, warm: P.execWarmStorms, event: "execve", syscall: "execve", events: "default",
+      kind: "execstorm", name: "exec storm", count: P.execCount, pairs: P.execPairs, warm: P.execWarmStorms, auditdPairs: P.auditdExecPairs, event: "execve", syscall: "execve", events: "default",
       note: offered.has("execve") ? (offered.get("execve")!.defaultOn ? undefined : "execve is not in the default set") : "the agent has no execve event yet: Vigil watched only its default set",
     },
   ];
   const results: StormResult[] = [];
-  log(`slowdown: alternating bare/Vigil pairs (${plan.map((p) => `${p.pairs} of the ${p.name}`).join(", ")}; ${opt["cold-storms"] ? "timed right after the agent starts" : `each Vigil run after untimed warm-up storms: ${plan.map((p) => `${p.warm} of the ${p.name}`).join(", ")}`}), then ${opt["skip-auditd"] ? "no auditd (--skip-auditd)" : `auditd pairs last (${P.auditdPairs} of the open storm, ${P.auditdExecPairs} of the exec storm)`}`);
+  log(`slowdown: alternating bare/Vigil pairs (${plan.map((p) => `${p.pairs} of the ${p.name}`).join(", ")}; ${opt["cold-storms"] ? "timed right after the agent starts" : `each Vigil run after untimed warm-up storms: ${plan.map((p) => `${p.warm} of the ${p.name}`).join(", ")}`}), then ${opt["skip-auditd"] ? "no auditd (--skip-auditd)" : `auditd pairs last (${plan.map((p) => `${p.auditdPairs} of the ${p.name}`).join(", ")})`}`);
   // Warm the page cache and the binaries once.
   await storm("openstorm", 1000);
   await storm("execstorm", 20);
@@ -782,7 +784,7 @@ async function slowdown(offered: Map<string, { dt: number; family: string; defau
 }
 
 async function auditdPhase(
-  plan: Array<{ kind: "openstorm" | "execstorm"; name: string; count: number; syscall: string }>,
+  plan: Array<{ kind: "openstorm" | "execstorm"; name: string; count: number; auditdPairs: number; syscall: string }>,
   results: StormResult[], notes: string[],
 ): Promise<Record<string, unknown>> {
   const st = run(["auditctl", "-s"]);
@@ -846,8 +848,7 @@ async function auditdPhase(
       run(["auditctl", "-D"]);
       return t;
     };
-    const nPairs = p.kind === "execstorm" ? P.auditdExecPairs : P.auditdPairs;
-    for (let i = 0; i < nPairs; i++) {
+    for (let i = 0; i < p.auditdPairs; i++) {
       let b: number, a: number, wait = 0;
       if (i % 2 === 0) { b = await bare(); wait += settled; a = await watched(); wait += settled; } else { a = await watched(); wait += settled; b = await bare(); wait += settled; }
       pairs.push({ bare_s: r3(b), auditd_s: r3(a), ratio: r3(a / res.bare_s), settle_s: r3(wait) });

@@ -116,7 +116,7 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx)
 		if (f)
 			fpath_file(ev, &ev->file, f);
 		else
-			fpath_user_at(ev, &ev->file, dirfd, upath, NULL);
+			fpath_user_at(ev, &ev->file, dirfd, upath, NULL, NULL);
 		path = ev->file;
 		have_path = true;
 		record_submit(ev);
@@ -130,127 +130,169 @@ SYS_EXIT(openat, vigil_openat_exit) { return open_exit(ctx); }
 SYS_EXIT(creat, vigil_creat_exit) { return open_exit(ctx); }
 SYS_EXIT(openat2, vigil_openat2_exit) { return open_exit(ctx); }
 
-/* mknod/mknodat also create files (FIFOs, devices, sockets): reported as 602 with the path
- * as given (made absolute). No fd is left to read the mount from, so sb_id is the superblock
- * of the path's directory found by the mount walk of lib/file-path.h (sb_of_user_path: exact
- * unless the directory part has symlinks or ".."; a bare name costs no walk). */
-static __always_inline int mknod_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	struct inflight in;
-	if (!exit_args(VE_FILE_CREATE, ctx, &in))
-		return 0;
-	struct vigil_file_create *ev = record_begin(VE_FILE_CREATE, sizeof(*ev));
-	if (!ev)
-		return 0;
-	ev->res = ctx->ret;
-	ev->pad = 0;
-	int at = in.nr == NR_mknodat;
-	int dirfd = at ? (int)in.args[0] : AT_FDCWD;
-	ev->mode = at ? in.args[2] : in.args[1];
-	struct upath_start st;
-	fpath_user_at(ev, &ev->file_path, dirfd, (const char *)(at ? in.args[1] : in.args[0]), &st);
-	put_sb_id(ev, &ev->sb_id, sb_of_user_path(&st));
-	record_submit(ev);
-	return 0;
-}
-SYS_EXIT(mknod, vigil_mknod_exit) { return mknod_exit(ctx); }
-SYS_EXIT(mknodat, vigil_mknodat_exit) { return mknod_exit(ctx); }
-
-/* Where a path argument comes from: a user path relative to dirfd, or an fd's own file
- * (use_file: fchdir, fstat, fchmod, ftruncate; a bad fd leaves the path empty). Each exit fills
- * one per path, so the verifier sees one walk per path whatever the syscall variant. */
+/* Where a path argument comes from: a user path relative to dirfd, or a path the kernel
+ * holds (use_own: an fd's file for fchdir, fstat, fchmod and ftruncate, where a bad fd
+ * leaves the path empty; the new cwd after a successful chdir, whose relative argument
+ * would otherwise be joined to the directory it just entered). Each exit fills one per path,
+ * so the verifier sees one walk per path whatever the syscall variant. */
 struct path_arg {
 	int dirfd;
-	int use_file;
+	int use_own;
 	const char *upath;
-	struct file *file;
+	struct dentry *dentry;
+	struct vfsmount *mnt;
 };
+
+static __always_inline void path_arg_file(struct path_arg *a, struct file *f)
+{
+	a->use_own = 1;
+	a->dentry = f ? f->f_path.dentry : NULL;
+	a->mnt = f ? f->f_path.mnt : NULL;
+}
 
 static __always_inline void put_path_arg(void *rec, struct vigil_str *s, struct path_arg *a)
 {
-	if (a->use_file)
-		fpath_file(rec, s, a->file);
+	if (a->use_own)
+		put_path_fast(rec, s, a->dentry, a->mnt); /* NULL: empty */
 	else
-		fpath_user_at(rec, s, a->dirfd, a->upath, NULL);
+		fpath_user_at(rec, s, a->dirfd, a->upath, NULL, NULL);
 }
 
-/* ---- one path: unlink 605, rmdir 606, chdir 80, stat 4 ----
- * The path as given, made absolute: after a successful unlink/rmdir there is nothing left to
- * read it from. unlinkat picks 605 or 606 at exit by AT_REMOVEDIR. */
+/* ---- one path: unlink 605, rmdir 606, chdir 80, stat 4, chmod 90, mkdir 83, truncate 76 ----
+ * One program for all of them, attached to each syscall's exit tracepoint (the catalogue's
+ * `program@tracepoint` entries; the event from ctx->id). ~70 programs each carrying its own
+ * inlined copy of the gate, the header and the path walk ran cold: an iteration of ~17
+ * different path syscalls left each image out of the caches by its next call (rmdir cost
+ * 1.33 us in its own program, 0.9 us inside unlink's, the same code). One image here, one
+ * path walk in it. The path is the one given, made absolute (after a successful
+ * unlink/rmdir there is nothing left to read it from), or the fd's own file for fchdir,
+ * fstat, fchmod and ftruncate (a bad fd leaves it empty), or for a successful chdir the
+ * new cwd. unlinkat picks 605 or 606 at exit
+ * by AT_REMOVEDIR. fchmodat2 (6.6+) is attached only where its tracepoint exists (catalogue
+ * alternative). */
 
-/* The record, once the gate passed and the arguments are in `in` (regs_args). */
-static __always_inline int path_op_emit(struct trace_event_raw_sys_exit *ctx, __u32 type, const struct inflight *in)
+_Static_assert(__builtin_offsetof(struct vigil_path_op, flags) == __builtin_offsetof(struct vigil_path_mode, mode) &&
+	       __builtin_offsetof(struct vigil_path_op, file) == __builtin_offsetof(struct vigil_path_mode, file) &&
+	       sizeof(struct vigil_path_op) == sizeof(struct vigil_path_mode),
+	       "path_op and path_mode share one layout: the one-path program fills both the same way");
+
+/* The event a one-path syscall reports (0: not one of them). */
+static __always_inline __u32 path1_type(__u32 nr, __u64 unlinkat_flags)
 {
-	struct vigil_path_op *ev = record_begin(type, sizeof(*ev));
+	switch (nr) {
+	case NR_unlink: return VE_UNLINK;
+	case NR_unlinkat: return unlinkat_flags & AT_REMOVEDIR ? VE_RMDIR : VE_UNLINK;
+	case NR_rmdir: return VE_RMDIR;
+	case NR_chdir: case NR_fchdir: return VE_CHDIR;
+	case NR_stat: case NR_lstat: case NR_fstat: case NR_newfstatat: case NR_statx: return VE_STAT;
+	case NR_chmod: case NR_fchmod: case NR_fchmodat: case NR_fchmodat2: return VE_CHMOD;
+	case NR_mkdir: case NR_mkdirat: return VE_MKDIR;
+	case NR_truncate: case NR_ftruncate: return VE_TRUNCATE;
+	}
+	return 0;
+}
+
+SYS_EXIT(unlink, vigil_path1_exit)
+{
+	/* the registers are read once, before the gate: unlinkat's event depends on them */
+	struct inflight in;
+	regs_args(0, ctx, &in);
+	__u32 type = path1_type(in.nr, in.args[2]);
+	if (!type || !should_trace(type))
+		return 0;
+	bool trunc = type == VE_TRUNCATE;
+	struct vigil_path_op *ev = record_begin(type, trunc ? sizeof(struct vigil_truncate) : sizeof(struct vigil_path_op));
 	if (!ev)
 		return 0;
 	ev->res = ctx->ret;
-	ev->flags = 0;
-	struct path_arg a = { .dirfd = AT_FDCWD, .use_file = 0, .upath = (const char *)in->args[0], .file = NULL };
-	switch (in->nr) {
+	struct vigil_truncate *t = (struct vigil_truncate *)ev;
+	struct vigil_str *file = trunc ? &t->file : &ev->file;
+	__u32 word = 0; /* flags (unlinkat, newfstatat, statx) or mode (chmod, mkdir) */
+	struct path_arg a = { .dirfd = AT_FDCWD, .upath = (const char *)in.args[0] };
+	switch (in.nr) {
+	case NR_chdir:
+		if (ctx->ret == 0) { /* where it went, resolved ("..", symlinks) */
+			struct fs_struct *fs = bpf_get_current_task_btf()->fs;
+			a.use_own = 1;
+			a.dentry = fs->pwd.dentry;
+			a.mnt = fs->pwd.mnt;
+		}
+		break;
 	case NR_unlinkat:
 	case NR_newfstatat:
 	case NR_statx:
-		ev->flags = in->nr == NR_newfstatat ? in->args[3] : in->args[2];
-		a.dirfd = in->args[0];
-		a.upath = (const char *)in->args[1];
+	case NR_fchmodat:
+	case NR_fchmodat2:
+	case NR_mkdirat:
+		word = in.nr == NR_newfstatat ? in.args[3] : in.args[2];
+		a.dirfd = in.args[0];
+		a.upath = (const char *)in.args[1];
 		break;
+	case NR_chmod:
+	case NR_mkdir:
+		word = in.args[1];
+		break;
+	case NR_fchmod:
+		word = in.args[1];
+		/* fallthrough */
 	case NR_fchdir:
 	case NR_fstat:
-		a.use_file = 1;
-		a.file = file_of_fd(in->args[0]);
+	case NR_ftruncate:
+		path_arg_file(&a, file_of_fd(in.args[0]));
 		break;
 	}
-	put_path_arg(ev, &ev->file, &a);
+	if (trunc) {
+		t->length = in.args[1];
+		t->pad = 0;
+	} else {
+		ev->flags = word;
+	}
+	put_path_arg(ev, file, &a);
 	record_submit(ev);
 	return 0;
 }
 
-static __always_inline int path_op_exit(struct trace_event_raw_sys_exit *ctx, __u32 type)
-{
-	struct inflight in;
-	if (!exit_args(type, ctx, &in))
-		return 0;
-	return path_op_emit(ctx, type, &in);
-}
-SYS_EXIT(unlink, vigil_unlink_exit) { return path_op_exit(ctx, VE_UNLINK); }
-SYS_EXIT(unlinkat, vigil_unlinkat_exit)
-{
-	/* rmdir or unlink by AT_REMOVEDIR: the registers are read once, before the gate */
-	struct inflight in;
-	regs_args(VE_UNLINK, ctx, &in);
-	__u32 type = in.args[2] & AT_REMOVEDIR ? VE_RMDIR : VE_UNLINK;
-	if (!should_trace(type))
-		return 0;
-	in.type = type;
-	return path_op_emit(ctx, type, &in);
-}
-SYS_EXIT(rmdir, vigil_rmdir_exit) { return path_op_exit(ctx, VE_RMDIR); }
-SYS_EXIT(chdir, vigil_chdir_exit) { return path_op_exit(ctx, VE_CHDIR); }
-SYS_EXIT(fchdir, vigil_fchdir_exit) { return path_op_exit(ctx, VE_CHDIR); }
-SYS_EXIT(newstat, vigil_stat_exit) { return path_op_exit(ctx, VE_STAT); }
-SYS_EXIT(newlstat, vigil_lstat_exit) { return path_op_exit(ctx, VE_STAT); }
-SYS_EXIT(newfstat, vigil_fstat_exit) { return path_op_exit(ctx, VE_STAT); }
-SYS_EXIT(newfstatat, vigil_newfstatat_exit) { return path_op_exit(ctx, VE_STAT); }
-SYS_EXIT(statx, vigil_statx_exit) { return path_op_exit(ctx, VE_STAT); }
+/* ---- two paths: rename 82, link 86, symlink 88; and mknod 602 ----
+ * One program for the nine syscalls, as above. Both paths as given, made absolute. sb_id
+ * is the superblock of old_name's directory, from the mount walk of lib/file-path.h: rename
+ * and link work within one mount (EXDEV otherwise), so for a successful call it is
+ * new_name's too; a failed one reports old_name's. With linkat(AT_EMPTY_PATH) it is the fd's
+ * own mount (exact, no walk). symlink leaves it empty (Elkeid has no sb_id there). A
+ * symlink's target is reported exactly as written.
+ * mknod/mknodat create files (FIFOs, devices, sockets): 602 with the one path made absolute
+ * and, as no fd is left to read the mount from, sb_id the superblock of the path's directory
+ * by the same walk (exact unless the directory part has symlinks or ".."; a bare name costs
+ * no walk). Its record shares the first path's place: file_path is where old_name is. */
 
-/* ---- two paths: rename 82, link 86, symlink 88 ----
- * Both paths as given, made absolute. sb_id is the superblock of old_name's directory, from
- * the mount walk of lib/file-path.h: rename and link work within one mount (EXDEV otherwise),
- * so for a successful call it is new_name's too; a failed one reports old_name's. With
- * linkat(AT_EMPTY_PATH) it is the fd's own mount (exact, no walk). symlink leaves it empty
- * (Elkeid has no sb_id there). A symlink's target is reported exactly as written. */
+_Static_assert(__builtin_offsetof(struct vigil_file_create, mode) == __builtin_offsetof(struct vigil_path2, flags) &&
+	       __builtin_offsetof(struct vigil_file_create, file_path) == __builtin_offsetof(struct vigil_path2, old_name) &&
+	       sizeof(struct vigil_file_create) == sizeof(struct vigil_path2),
+	       "mknod's 602 record is filled through the two-path record's first path");
 
-static __always_inline int path2_exit(struct trace_event_raw_sys_exit *ctx, __u32 type)
+static __always_inline __u32 path2_type(__u32 nr)
 {
+	switch (nr) {
+	case NR_rename: case NR_renameat: case NR_renameat2: return VE_RENAME;
+	case NR_link: case NR_linkat: return VE_LINK;
+	case NR_symlink: case NR_symlinkat: return VE_SYMLINK;
+	case NR_mknod: case NR_mknodat: return VE_FILE_CREATE;
+	}
+	return 0;
+}
+
+SYS_EXIT(rename, vigil_path2_exit)
+{
+	__u32 type = path2_type(ctx->id);
 	struct inflight in;
-	if (!exit_args(type, ctx, &in))
+	if (!type || !exit_args(type, ctx, &in))
 		return 0;
 	struct vigil_path2 *ev = record_begin(type, sizeof(*ev));
 	if (!ev)
 		return 0;
+	bool mknod = type == VE_FILE_CREATE;
+	struct vigil_file_create *fc = (struct vigil_file_create *)ev;
 	ev->res = ctx->ret;
-	ev->flags = 0;
+	ev->flags = 0; /* mknod: mode */
 	int newdir = AT_FDCWD, olddir = AT_FDCWD;
 	const char *old = (const char *)in.args[0], *nw = (const char *)in.args[1];
 	switch (in.nr) {
@@ -267,85 +309,37 @@ static __always_inline int path2_exit(struct trace_event_raw_sys_exit *ctx, __u3
 		newdir = in.args[1];
 		nw = (const char *)in.args[2];
 		break;
+	case NR_mknod:
+		ev->flags = in.args[1];
+		break;
+	case NR_mknodat:
+		ev->flags = in.args[2];
+		olddir = in.args[0];
+		old = (const char *)in.args[1];
+		break;
 	}
-	if (type == VE_SYMLINK) {
+	/* two path joins in the image, whatever the syscall; new_name against old_name's dirfd
+	 * (rename(a, b), link(a, b)) reuses the base old_name's walked */
+	struct upath_start st;
+	struct upath_memo memo = {};
+	if (type == VE_SYMLINK)
 		put_str(ev, &ev->old_name, old, MAX_PATH, 1);
-		fpath_user_at(ev, &ev->new_name, newdir, nw, NULL);
-		str_empty(ev, &ev->sb_id);
+	else
+		fpath_user_at(ev, &ev->old_name, olddir, old, &st, &memo);
+	struct vigil_str *sb = &ev->sb_id;
+	if (mknod) {
+		fc->pad = 0;
+		sb = &fc->sb_id;
 	} else {
-		struct upath_start st;
-		fpath_user_at(ev, &ev->old_name, olddir, old, &st);
-		fpath_user_at(ev, &ev->new_name, newdir, nw, NULL);
-		put_sb_id(ev, &ev->sb_id, sb_of_user_path(&st));
+		fpath_user_at(ev, &ev->new_name, newdir, nw, NULL, &memo);
 	}
+	if (type == VE_SYMLINK)
+		str_empty(ev, sb);
+	else
+		put_sb_id(ev, sb, sb_of_user_path(&st));
 	record_submit(ev);
 	return 0;
 }
-SYS_EXIT(rename, vigil_rename_exit) { return path2_exit(ctx, VE_RENAME); }
-SYS_EXIT(renameat, vigil_renameat_exit) { return path2_exit(ctx, VE_RENAME); }
-SYS_EXIT(renameat2, vigil_renameat2_exit) { return path2_exit(ctx, VE_RENAME); }
-SYS_EXIT(link, vigil_link_exit) { return path2_exit(ctx, VE_LINK); }
-SYS_EXIT(linkat, vigil_linkat_exit) { return path2_exit(ctx, VE_LINK); }
-SYS_EXIT(symlink, vigil_symlink_exit) { return path2_exit(ctx, VE_SYMLINK); }
-SYS_EXIT(symlinkat, vigil_symlinkat_exit) { return path2_exit(ctx, VE_SYMLINK); }
-
-/* ---- a path and a mode: chmod 90, mkdir 83 ----
- * fchmodat2 (6.6+) is attached only where its tracepoint exists (catalog alternative). */
-
-static __always_inline int path_mode_exit(struct trace_event_raw_sys_exit *ctx, __u32 type)
-{
-	struct inflight in;
-	if (!exit_args(type, ctx, &in))
-		return 0;
-	struct vigil_path_mode *ev = record_begin(type, sizeof(*ev));
-	if (!ev)
-		return 0;
-	ev->res = ctx->ret;
-	ev->mode = in.args[1];
-	struct path_arg a = { .dirfd = AT_FDCWD, .use_file = 0, .upath = (const char *)in.args[0], .file = NULL };
-	if (in.nr == NR_fchmodat || in.nr == NR_mkdirat || in.nr == NR_fchmodat2) {
-		ev->mode = in.args[2];
-		a.dirfd = in.args[0];
-		a.upath = (const char *)in.args[1];
-	} else if (in.nr == NR_fchmod) {
-		a.use_file = 1;
-		a.file = file_of_fd(in.args[0]);
-	}
-	put_path_arg(ev, &ev->file, &a);
-	record_submit(ev);
-	return 0;
-}
-SYS_EXIT(chmod, vigil_chmod_exit) { return path_mode_exit(ctx, VE_CHMOD); }
-SYS_EXIT(fchmod, vigil_fchmod_exit) { return path_mode_exit(ctx, VE_CHMOD); }
-SYS_EXIT(fchmodat, vigil_fchmodat_exit) { return path_mode_exit(ctx, VE_CHMOD); }
-SYS_EXIT(fchmodat2, vigil_fchmodat2_exit) { return path_mode_exit(ctx, VE_CHMOD); }
-SYS_EXIT(mkdir, vigil_mkdir_exit) { return path_mode_exit(ctx, VE_MKDIR); }
-SYS_EXIT(mkdirat, vigil_mkdirat_exit) { return path_mode_exit(ctx, VE_MKDIR); }
-
-/* ---- truncate 76 ---- */
-
-static __always_inline int truncate_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	struct inflight in;
-	if (!exit_args(VE_TRUNCATE, ctx, &in))
-		return 0;
-	struct vigil_truncate *ev = record_begin(VE_TRUNCATE, sizeof(*ev));
-	if (!ev)
-		return 0;
-	ev->res = ctx->ret;
-	ev->length = in.args[1];
-	ev->pad = 0;
-	struct path_arg a = { .dirfd = AT_FDCWD, .use_file = 0, .upath = (const char *)in.args[0], .file = NULL };
-	if (in.nr == NR_ftruncate) {
-		a.use_file = 1;
-		a.file = file_of_fd(in.args[0]);
-	}
-	put_path_arg(ev, &ev->file, &a);
-	record_submit(ev);
-	return 0;
-}
-SYS_EXIT(truncate, vigil_truncate_exit) { return truncate_exit(ctx); }
-SYS_EXIT(ftruncate, vigil_ftruncate_exit) { return truncate_exit(ctx); }
 
 /* ---- read 0, write 1: high volume, off by default ----
  * The fd's path at exit; write also copies the first bytes written (for writev, of the first

@@ -24,87 +24,66 @@
  * exit now takes from the saved registers. Cannot see implicit connections (sendto on an
  * unconnected UDP socket: sendto 44). */
 #define NET_EINPROGRESS 115
-SYS_EXIT(connect, vigil_connect_exit)
+#define NR_connect 42
+#define NR_accept 43
+#define NR_getpeername 52
+#define NR_accept4 288
+
+/* ---- accept 43 ----
+ * sys_exit_accept/accept4: the new socket's local end and its peer, both from the new socket
+ * (the address the kernel writes to the caller's buffer is this peer; reading it back from
+ * user memory cost two bpf_probe_read_user calls, ~100 ns each here, for the same bytes).
+ * A failed accept reports the listening socket's local end.
+ *
+ * ---- getpeername 52 ----
+ * sys_exit_getpeername: the address the kernel returned (at the length it returned; nothing
+ * on failure) and the socket's local end.
+ *
+ * connect, accept, accept4 and getpeername fill one record (struct vigil_conn) from one
+ * program attached to the four exits (the event from ctx->id): a server's accepts and a
+ * client's connects keep one image warm instead of two cold ones (bpf/file.bpf.c's path
+ * programs measured the same effect). */
+SYS_EXIT(connect, vigil_conn_exit)
 {
+	__u32 nr = ctx->id;
+	__u32 type = nr == NR_connect ? VE_CONNECT
+		   : nr == NR_accept || nr == NR_accept4 ? VE_ACCEPT
+		   : nr == NR_getpeername ? VE_GETPEERNAME : 0;
 	struct inflight in;
-	if (!exit_args(VE_CONNECT, ctx, &in))
+	if (!type || !exit_args(type, ctx, &in))
 		return 0;
-	struct vigil_conn *ev = record_begin(VE_CONNECT, sizeof(*ev));
+	struct vigil_conn *ev = record_begin(type, sizeof(*ev));
 	if (!ev)
 		return 0;
 	long ret = ctx->ret;
 	ev->res = ret;
 	ev->fd = in.args[0];
 	ev->pad = 0;
-	struct sock *sk = net_fd_sock(in.args[0]);
+	bool accepted = type == VE_ACCEPT && ret >= 0;
+	struct sock *sk = net_fd_sock(accepted ? ret : (long)in.args[0]);
 	net_sock_end(ev, sk, false, &ev->local, &ev->local_path);
 	__u16 fam = ev->local.family;
-	if ((ret == 0 || ret == -NET_EINPROGRESS) && (fam == NET_AF_INET || fam == NET_AF_INET6)) {
-		net_inet_end(sk, true, &ev->remote);
-		ev->remote_path.off = ev->remote_path.len = 0;
-	} else {
-		net_put_user_addr(ev, &ev->remote, &ev->remote_path, (void *)in.args[1], (int)in.args[2]);
+	/* the remote end: the socket's own peer, the caller's sockaddr, or none */
+	bool peer = accepted;
+	const void *uaddr = NULL;
+	long ulen = 0;
+	if (type == VE_CONNECT) {
+		peer = (ret == 0 || ret == -NET_EINPROGRESS) && (fam == NET_AF_INET || fam == NET_AF_INET6);
+		uaddr = (const void *)in.args[1];
+		ulen = (int)in.args[2];
+	} else if (type == VE_GETPEERNAME && ret == 0 && in.args[2]) {
+		int n = 0;
+		bpf_probe_read_user(&n, sizeof(n), (void *)in.args[2]);
+		uaddr = (const void *)in.args[1];
+		ulen = n;
 	}
-	record_submit(ev);
-	return 0;
-}
-
-/* ---- accept 43 ----
- * sys_exit_accept/accept4: the new socket's local end and its peer, both from the new socket
- * (the address the kernel writes to the caller's buffer is this peer; reading it back from
- * user memory cost two bpf_probe_read_user calls, ~100 ns each here, for the same bytes).
- * A failed accept reports the listening socket's local end. */
-
-static __always_inline int accept_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	struct inflight in;
-	if (!exit_args(VE_ACCEPT, ctx, &in))
-		return 0;
-	struct vigil_conn *ev = record_begin(VE_ACCEPT, sizeof(*ev));
-	if (!ev)
-		return 0;
-	long nfd = ctx->ret;
-	ev->res = nfd;
-	ev->fd = in.args[0];
-	ev->pad = 0;
-	struct sock *sk = net_fd_sock(nfd >= 0 ? nfd : (long)in.args[0]);
-	net_sock_end(ev, sk, false, &ev->local, &ev->local_path);
-	if (nfd >= 0) {
+	if (peer) {
 		net_sock_end(ev, sk, true, &ev->remote, &ev->remote_path);
+	} else if (ulen > 0) {
+		net_put_user_addr(ev, &ev->remote, &ev->remote_path, uaddr, ulen);
 	} else {
 		__builtin_memset(&ev->remote, 0, sizeof(ev->remote));
-		ev->remote.family = ev->local.family;
-		ev->remote_path.off = ev->remote_path.len = 0;
-	}
-	record_submit(ev);
-	return 0;
-}
-SYS_EXIT(accept, vigil_accept_exit) { return accept_exit(ctx); }
-SYS_EXIT(accept4, vigil_accept4_exit) { return accept_exit(ctx); }
-
-/* ---- getpeername 52 ----
- * sys_exit_getpeername: the address the kernel returned (at the length it returned; nothing
- * on failure) and the socket's local end. */
-SYS_EXIT(getpeername, vigil_getpeername_exit)
-{
-	struct inflight in;
-	if (!exit_args(VE_GETPEERNAME, ctx, &in))
-		return 0;
-	struct vigil_conn *ev = record_begin(VE_GETPEERNAME, sizeof(*ev));
-	if (!ev)
-		return 0;
-	ev->res = ctx->ret;
-	ev->fd = in.args[0];
-	ev->pad = 0;
-	net_sock_end(ev, net_fd_sock(in.args[0]), false, &ev->local, &ev->local_path);
-	int ulen = 0;
-	if (ctx->ret == 0 && in.args[2])
-		bpf_probe_read_user(&ulen, sizeof(ulen), (void *)in.args[2]);
-	if (ulen > 0) {
-		net_put_user_addr(ev, &ev->remote, &ev->remote_path, (void *)in.args[1], ulen);
-	} else {
-		__builtin_memset(&ev->remote, 0, sizeof(ev->remote));
-		ev->remote.family = ev->local.family;
+		ev->remote.family = type == VE_CONNECT ? 0 : fam;
 		ev->remote_path.off = ev->remote_path.len = 0;
 	}
 	record_submit(ev);

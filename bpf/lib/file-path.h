@@ -44,25 +44,43 @@ struct upath_start {
 	__u32 end;
 };
 
+/* The base a previous fpath_user_at call of the same record walked (path2: rename, link and
+ * symlinkat name two paths, usually against one dirfd): its path is still in the walk
+ * buffer, so the second call reads only its name. Zero-initialise; valid is set by the call
+ * that walked. */
+struct upath_memo {
+	int valid;
+	int dirfd;
+};
+
 /* A path argument made absolute the way the kernel resolves it: "/…" is copied as given;
  * anything else is joined to the cwd (dirfd == AT_FDCWD) or to the dirfd's path; an empty
  * path (AT_EMPTY_PATH) is the dirfd's (or cwd's) own path. Neither ".." nor symlinks are
- * resolved. A relative path against a dirfd that is not open is kept as written. st (may be
- * NULL; the calls are inlined, so callers without it pay nothing) gets the lookup's start. */
+ * resolved. A relative path against a dirfd that is not open is kept as written. A joined
+ * path longer than MAX_PATH - 1 keeps its end (the name). st (may be NULL; the calls are
+ * inlined, so callers without it pay nothing) gets the lookup's start; memo (may be NULL)
+ * lets a second path against the same dirfd skip the walk.
+ * Two helper calls per path: the user string is read once, right behind where the walk
+ * builds the base (lib/process-path.h pwalk_state), and base, '/' and name are copied into
+ * the record together (a 1-byte probe for '/', the string read and the base's copy were
+ * three). */
 static __always_inline void fpath_user_at(void *rec, struct vigil_str *s, int dirfd,
-					  const char *upath, struct upath_start *st)
+					  const char *upath, struct upath_start *st,
+					  struct upath_memo *memo)
 {
-	struct vigil_hdr *h = rec;
-	char c = 0;
 	if (st)
 		st->mnt = NULL;
-	if (!upath || bpf_probe_read_user(&c, 1, upath)) {
+	struct pwalk_state *w = pwalk_get();
+	long n = upath && w ? bpf_probe_read_user_str(&w->buf[PBUF_END + 1], MAX_PATH, upath) : -1;
+	if (n <= 0 || !w) {
 		str_empty(rec, s);
 		return;
 	}
+	__u32 rlen = (n - 1) & (MAX_PATH - 1); /* the name's bytes, without its NUL */
+	char c = w->buf[PBUF_END + 1];
 	struct fs_struct *fs = bpf_get_current_task_btf()->fs;
 	if (c == '/') {
-		put_str(rec, s, upath, MAX_PATH, 1);
+		pwalk_emit(rec, s, w, PBUF_END + 1, rlen);
 		if (st) {
 			st->mnt = fs->root.mnt;
 			st->dentry = fs->root.dentry;
@@ -71,7 +89,6 @@ static __always_inline void fpath_user_at(void *rec, struct vigil_str *s, int di
 		}
 		return;
 	}
-	struct vigil_str base;
 	struct vfsmount *bmnt;
 	struct dentry *bdentry;
 	if (dirfd == AT_FDCWD) {
@@ -82,35 +99,42 @@ static __always_inline void fpath_user_at(void *rec, struct vigil_str *s, int di
 		bmnt = f ? f->f_path.mnt : NULL;
 		bdentry = f ? f->f_path.dentry : NULL;
 	}
-	put_path_fast(rec, &base, bdentry, bmnt);
-	if (base.len == 0) { /* no such dirfd: the path as written */
-		put_str(rec, s, upath, MAX_PATH, 1);
+	if (!bmnt || !bdentry) { /* no such dirfd: the path as written */
+		pwalk_emit(rec, s, w, PBUF_END + 1, rlen);
 		return;
+	}
+	__u32 blen;
+	if (memo && memo->valid && memo->dirfd == dirfd) {
+		blen = PBUF_END - w->pos; /* the base the memo's call walked, still in buf */
+	} else {
+		blen = pwalk_build(w, bdentry, bmnt);
+		if (memo) {
+			memo->valid = 1;
+			memo->dirfd = dirfd;
+		}
 	}
 	if (st) {
 		st->mnt = bmnt;
 		st->dentry = bdentry;
 	}
-	if (c == 0) { /* AT_EMPTY_PATH: the directory (or file) itself */
-		*s = base;
+	if (c == 0) { /* AT_EMPTY_PATH: the directory (or file) itself; the root is "/" */
+		w->buf[PBUF_END] = '/';
+		pwalk_emit(rec, s, w, blen ? w->pos : PBUF_END, blen ? blen : 1);
 		if (st)
 			st->own = st->end = 0;
 		return;
 	}
-	/* replace the base's NUL with '/' (the root "/" already ends with one) */
-	__u32 off = base.off + base.len;
-	if (base.len != 1) {
-		*(char *)rec_at(rec, off) = '/';
-		off++;
+	/* base '/' name, contiguous in buf (the root's base is empty: "/name") */
+	w->buf[PBUF_END] = '/';
+	__u32 from = w->pos, len = blen + 1 + rlen;
+	if (len > MAX_PATH - 1) { /* keep the end: the name */
+		from += len - (MAX_PATH - 1);
+		len = MAX_PATH - 1;
 	}
-	h->size = off;
-	struct vigil_str rel;
-	put_str(rec, &rel, upath, MAX_PATH, 1);
-	s->off = base.off;
-	s->len = rel.len + (rel.off - base.off);
+	pwalk_emit(rec, s, w, from, len);
 	if (st) {
-		st->own = rel.off;
-		st->end = rel.off + rel.len;
+		st->end = s->off + s->len;
+		st->own = st->end >= rlen ? st->end - rlen : s->off;
 	}
 }
 

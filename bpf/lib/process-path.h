@@ -34,12 +34,15 @@ static __always_inline struct mount *real_mount(struct vfsmount *mnt)
  * the record once. Two passes (collect the names, then copy each with a string read) cost
  * ~100 ns per component; this is one loop step and one memcpy per component. */
 #define PBUF_END (MAX_PATH - 1)
+/* buf: the walk builds [pos, PBUF_END); a user path relative to it is read to PBUF_END + 1
+ * on (lib/file-path.h), so base, '/' and name leave in one copy; the rest bounds that copy. */
+#define PBUF_SIZE (MAX_PATH * 3)
 struct pwalk_state {
 	__u64 dentry;
 	__u64 mnt; /* struct mount * */
 	__u32 pos; /* the path built so far is buf[pos, PBUF_END) */
 	__u32 n;   /* components */
-	char buf[MAX_PATH + NAME_MAX_LEN];
+	char buf[PBUF_SIZE];
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -105,20 +108,11 @@ static long pbuild_step(__u64 i, void *data)
 	return 0;
 }
 
-/* Append the path of (dentry, vfsmount) to the record's tail (rec = the scratch record).
- * Paths deeper than PATH_MAX_DEPTH or longer than MAX_PATH keep their last components. */
-static __always_inline void put_path_fast(void *rec, struct vigil_str *s, struct dentry *dentry,
-					  struct vfsmount *vfsmnt)
+/* Walk (dentry, vfsmount) into st->buf[st->pos, PBUF_END). Returns the path's length, 0 for
+ * the root of the whole tree (st->pos is then PBUF_END). Paths deeper than PATH_MAX_DEPTH or
+ * longer than MAX_PATH keep their last components. */
+static __always_inline __u32 pwalk_build(struct pwalk_state *st, struct dentry *dentry, struct vfsmount *vfsmnt)
 {
-	struct vigil_hdr *h = rec;
-	__u32 off = h->size;
-	s->off = off;
-	s->len = 0;
-	if (!dentry || !vfsmnt || off >= MAX_RECORD)
-		return;
-	struct pwalk_state *st = pwalk_get();
-	if (!st)
-		return;
 	st->dentry = (__u64)dentry;
 	st->mnt = (__u64)vfsmnt - bpf_core_field_offset(struct mount, mnt);
 	st->pos = PBUF_END;
@@ -126,18 +120,50 @@ static __always_inline void put_path_fast(void *rec, struct vigil_str *s, struct
 	bpf_loop(PATH_MAX_DEPTH * 2, pbuild_step, NULL, 0);
 	__u32 len = PBUF_END - st->pos;
 	if (st->n == 0 || len == 0 || len > PBUF_END) {
-		*(char *)rec_at(rec, off) = '/';
-		len = 1;
-	} else {
-		__u32 from = st->pos & (MAX_PATH - 1);
-		barrier_var(len);
-		len &= MAX_PATH - 1;
-		if (bpf_probe_read_kernel(rec_at(rec, off), len, &st->buf[from]))
-			return;
+		st->pos = PBUF_END;
+		return 0;
 	}
+	return len;
+}
+
+/* Append st->buf[from, from + len) to the record's tail as a string (one copy). */
+static __always_inline void pwalk_emit(void *rec, struct vigil_str *s, struct pwalk_state *st, __u32 from, __u32 len)
+{
+	struct vigil_hdr *h = rec;
+	__u32 off = h->size;
+	s->off = off;
+	s->len = 0;
+	if (off >= MAX_RECORD)
+		return;
+	barrier_var(from);
+	from &= 2 * MAX_PATH - 1;
+	barrier_var(len);
+	len &= MAX_PATH - 1;
+	if (len && bpf_probe_read_kernel(rec_at(rec, off), len, &st->buf[from]))
+		return;
 	*(char *)rec_at(rec, off + len) = 0;
 	s->len = len;
 	h->size = off + len + 1;
+}
+
+/* Append the path of (dentry, vfsmount) to the record's tail (rec = the scratch record). */
+static __always_inline void put_path_fast(void *rec, struct vigil_str *s, struct dentry *dentry,
+					  struct vfsmount *vfsmnt)
+{
+	struct vigil_hdr *h = rec;
+	s->off = h->size;
+	s->len = 0;
+	if (!dentry || !vfsmnt || h->size >= MAX_RECORD)
+		return;
+	struct pwalk_state *st = pwalk_get();
+	if (!st)
+		return;
+	__u32 len = pwalk_build(st, dentry, vfsmnt);
+	if (!len) {
+		st->buf[PBUF_END] = '/';
+		len = 1;
+	}
+	pwalk_emit(rec, s, st, st->pos, len);
 }
 
 /* The current task's working directory. */

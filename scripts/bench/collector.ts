@@ -490,9 +490,11 @@ async function main(): Promise<void> {
     // The catalogue of the tree the agent was built from (dist/vigil-agent → ../src), else ours.
     const beside = join(dirname(AGENT_SRC), "../src/agent/collector/catalog.ts");
     const mod = await import(existsSync(beside) ? beside : join(root, "src/agent/collector/catalog.ts"));
-    // A programs entry may list alternatives: "a+b|c+d" (the first set that loads is used).
+    // A programs entry may list alternatives: "a+b|c+d" (the first set that loads is used),
+    // and name a tracepoint of a shared program: "prog@syscalls/sys_exit_x".
     catalog = (mod.EVENTS as Catalog[]).map((e) => ({
-      name: e.name, dt: e.dt, family: e.family, programs: e.programs.flatMap((p) => p.split(/[|+]/)).map((p) => p.trim()).filter(Boolean),
+      name: e.name, dt: e.dt, family: e.family,
+      programs: [...new Set(e.programs.flatMap((p) => p.split(/[|+]/)).map((p) => p.split("@")[0]!.trim()).filter(Boolean))],
     }));
   } catch (e) {
     log(`source catalogue not importable (${(e as Error).message.split("\n")[0]}); program families guessed from names`);
@@ -972,7 +974,7 @@ function progTarget(name: string): { class: string; target_ns?: number } {
     return { class: evs[0].family };
   }
   if (/exec/.test(name)) return { class: "exec", target_ns: 3000 };
-  if (/open|creat|unlink|renam|link|mkdir|rmdir|chmod|trunc|stat|read|write|close|dup|chdir|file/.test(name)) return { class: "file", target_ns: 1000 };
+  if (/open|creat|unlink|renam|link|mkdir|rmdir|chmod|trunc|stat|read|write|close|dup|chdir|file|path/.test(name)) return { class: "file", target_ns: 1000 };
   if (/conn|accept|bind|sock|send|recv|dns|net|peer/.test(name)) return { class: "network", target_ns: 1000 };
   if (/canary/.test(name)) return { class: "vigil" };
   return { class: "other" };

@@ -70,7 +70,7 @@ describe.skipIf(!canLoadBpf)("file events", () => {
     let t!: Awaited<ReturnType<typeof trigger>>;
     try {
       t = await trigger("ops", dir);
-      await c.waitFor((e) => e.fields.tgid === String(t.pid) && e.event === "chdir" && e.fields.file === dir);
+      await c.waitFor((e) => e.fields.tgid === String(t.pid) && e.event === "chdir" && e.fields.res === "0" && e.fields.file === dir && c.of(t.pid, "chdir").length >= 6);
     } finally {
       await c.stop();
     }
@@ -79,6 +79,7 @@ describe.skipIf(!canLoadBpf)("file events", () => {
       { file: `${dir}/d`, mode: "750", res: "0" },
       { file: `${dir}/d2`, mode: "700", res: "0" },
       { file: `${dir}/d`, mode: "750", res: "-17" },
+      { file: `${dir}/cd`, mode: "755", res: "0" },
     ]);
     expect(pick(ev("chmod"), "file", "mode", "res")).toEqual([
       { file: `${dir}/f`, mode: "600", res: "0" },
@@ -115,6 +116,9 @@ describe.skipIf(!canLoadBpf)("file events", () => {
       { file: dir, res: "0" }, // the trigger's own chdir(dir) at start
       { file: "/tmp", res: "0" },
       { file: dir, res: "0" },
+      { file: `${dir}/cd`, res: "0" }, // chdir("cd"): the new cwd, not "cd" joined to it
+      { file: `${dir}/cd/nope`, res: "-2" },
+      { file: dir, res: "0" }, // chdir(".."): resolved
     ]);
   });
 
@@ -242,6 +246,49 @@ describe.skipIf(!canLoadBpf)("file events", () => {
     }
     const e = c.of(r.pid, "open").find((x) => x.fields.file.endsWith("/f"))!;
     expect(e.fields.file).toBe(file);
+  });
+
+  test("a cwd-relative path joined longer than 4095 bytes keeps its end (the name)", async () => {
+    // 12 directories of 255-byte names as the cwd, then a 1,500-byte relative name: 4,6xx
+    // bytes joined. mkdir fails (ENOENT: the name's directories do not exist) and is reported.
+    using d = tempDir();
+    const segs = Array.from({ length: 12 }, (_, i) => String(i % 10).repeat(255));
+    const rel = Array.from({ length: 6 }, (_, i) => String.fromCharCode(97 + i).repeat(249)).join("/");
+    const script = `set -e; ${segs.map((n) => `mkdir ${n}; cd ${n}`).join("; ")}; exec mkdir ${rel}`;
+    const c = collect(["mkdir"]);
+    let r!: Awaited<ReturnType<typeof run>>;
+    try {
+      r = await run(["bash", "-c", script], { cwd: d.path });
+      expect(r.code).not.toBe(0);
+      await c.waitFor((e) => e.fields.tgid === String(r.pid) && e.fields.res === "-2");
+    } finally {
+      await c.stop();
+    }
+    const full = `${realpathSync(d.path)}/${segs.join("/")}/${rel}`;
+    expect(full.length).toBeGreaterThan(4095);
+    const e = c.of(r.pid, "mkdir").find((x) => x.fields.res === "-2")!;
+    expect(e.fields.file.length).toBe(4095);
+    expect(e.fields.file).toBe(full.slice(-4095));
+  });
+
+  test("the shared path program attaches only at the selected events' syscalls", async () => {
+    // vigil_path1_exit serves unlink, rmdir, mkdir, chmod, chdir, truncate and stat; with
+    // rmdir alone it sits on rmdir and unlinkat (which may be either) and nowhere else.
+    using d = tempDir();
+    const c = collect(["rmdir"]);
+    let t!: Awaited<ReturnType<typeof trigger>>;
+    try {
+      const shared = c.collector.bpf.attached.filter((p) => p.name === "vigil_path1_exit").map((p) => p.section).sort();
+      expect(shared).toEqual(["tracepoint/syscalls/sys_exit_rmdir", "tracepoint/syscalls/sys_exit_unlinkat"]);
+      t = await trigger("ops", d.path);
+      await c.waitFor((e) => e.fields.tgid === String(t.pid) && e.fields.file.endsWith("/d2"));
+      await Bun.sleep(200);
+    } finally {
+      await c.stop();
+    }
+    const dir = realpathSync(d.path);
+    // unlinkat(dfd, "hl2", 0) ran through the same program and tracepoint: not an rmdir
+    expect(c.of(t.pid).map((e) => [e.event, e.fields.file])).toEqual([["rmdir", `${dir}/d`], ["rmdir", `${dir}/d2`]]);
   });
 
   test("events not selected are not reported", async () => {

@@ -27,6 +27,7 @@ const libbpfSymbols = {
   bpf_program__set_autoload: { args: [P, bool], returns: i32 },
   bpf_program__autoload: { args: [P], returns: bool },
   bpf_program__attach: { args: [P], returns: P },
+  bpf_program__attach_tracepoint: { args: [P, cstring, cstring], returns: P },
   bpf_program__fd: { args: [P], returns: i32 },
   bpf_link__destroy: { args: [P], returns: i32 },
   bpf_map__fd: { args: [P], returns: i32 },

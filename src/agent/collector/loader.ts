@@ -17,7 +17,9 @@ type NativePtr = Pointer | bigint;
 const DETACH_THREADS = 2;
 
 export interface LoadOptions {
-  /** Program (function) names to attach; all others are not loaded. */
+  /** Programs to attach, as the catalogue names them: `name` (at its own section),
+   * `name@category/tracepoint` (at that tracepoint: one program shared by several hooks),
+   * or `a+b|c` alternatives (the first group whose hooks exist). Others are not loaded. */
   programs: Set<string>;
   /** data_types to switch on in the `enabled` map. */
   enabled: number[];
@@ -37,6 +39,16 @@ export interface AttachedProgram {
   name: string;
   section: string;
   fd: number;
+}
+
+/** A catalogue entry split into the program and the tracepoint it names (`prog@cat/name`),
+ * or no tracepoint: the program's own section. */
+export function attachPoint(entry: string): { program: string; tracepoint?: { category: string; name: string } } {
+  const at = entry.indexOf("@");
+  if (at < 0) return { program: entry };
+  const [category, name, ...rest] = entry.slice(at + 1).split("/");
+  if (!category || !name || rest.length) throw new BpfLoadError(`bad attach point "${entry}" (want program@category/tracepoint)`);
+  return { program: entry.slice(0, at), tracepoint: { category, name } };
 }
 
 /** libbpf print levels. */
@@ -158,8 +170,10 @@ export class BpfCollector {
       }
       const groups = entry.split("|").map((g) => g.split("+"));
       const usable = groups.find((g) => g.every((p) => {
-        const sec = sections.get(p);
+        const { program, tracepoint } = attachPoint(p);
+        const sec = sections.get(program);
         if (!sec) return false;
+        if (tracepoint) return existsSync(`/sys/kernel/tracing/events/${tracepoint.category}/${tracepoint.name}`);
         const m = /^tracepoint\/([^/]+)\/(.+)$/.exec(sec);
         return !m || existsSync(`/sys/kernel/tracing/events/${m[1]}/${m[2]}`);
       }));
@@ -177,7 +191,16 @@ export class BpfCollector {
     while ((prog = lib.bpf_object__next_program(this.obj, prog))) {
       sections.set(String(lib.bpf_program__name(prog)), String(lib.bpf_program__section_name(prog)));
     }
-    const wanted = this.resolveAlternatives(this.opts.programs, sections);
+    // program → where to attach it (undefined: its own section), in catalogue order
+    this.points.clear();
+    for (const entry of this.resolveAlternatives(this.opts.programs, sections)) {
+      const { program, tracepoint } = attachPoint(entry);
+      const list = this.points.get(program) ?? [];
+      const key = tracepoint && `${tracepoint.category}/${tracepoint.name}`;
+      if (!list.some((t) => (t && `${t.category}/${t.name}`) === key)) list.push(tracepoint);
+      this.points.set(program, list);
+    }
+    const wanted = new Set(this.points.keys());
     const found = new Set<string>();
     prog = null;
     while ((prog = lib.bpf_object__next_program(this.obj, prog))) {
@@ -200,20 +223,25 @@ export class BpfCollector {
     }
   }
 
+  /** Where each loaded program attaches (undefined: its own section). */
+  private readonly points = new Map<string, Array<{ category: string; name: string } | undefined>>();
+
   private attachAll(): void {
     const lib = libbpf();
     let prog: NativePtr | null = null;
     while ((prog = lib.bpf_object__next_program(this.obj, prog))) {
       if (!lib.bpf_program__autoload(prog)) continue;
       const name = String(lib.bpf_program__name(prog));
-      const section = String(lib.bpf_program__section_name(prog));
-      const link = lib.bpf_program__attach(prog);
-      if (!link || lib.libbpf_get_error(link) !== 0n) {
-        const code = errno();
-        throw new BpfLoadError(`failed to attach ${name} (${section}): ${errnoName(code)}${this.lastLog(5)}`);
+      for (const tp of this.points.get(name) ?? [undefined]) {
+        const section = tp ? `tracepoint/${tp.category}/${tp.name}` : String(lib.bpf_program__section_name(prog));
+        const link = tp ? lib.bpf_program__attach_tracepoint(prog, cstr(tp.category), cstr(tp.name)) : lib.bpf_program__attach(prog);
+        if (!link || lib.libbpf_get_error(link) !== 0n) {
+          const code = errno();
+          throw new BpfLoadError(`failed to attach ${name} (${section}): ${errnoName(code)}${this.lastLog(5)}`);
+        }
+        this.links.push(link);
+        this.attached.push({ name, section, fd: lib.bpf_program__fd(prog) });
       }
-      this.links.push(link);
-      this.attached.push({ name, section, fd: lib.bpf_program__fd(prog) });
     }
   }
 

@@ -35,6 +35,13 @@ export function progs(...names: string[]): string[] {
   return names.flatMap((n) => [`vigil_${n}_enter`, `vigil_${n}_exit`]);
 }
 
+/** One program attached to several syscall exit tracepoints (`program@syscalls/sys_exit_<name>`
+ * entries: the loader attaches the program at each named tracepoint instead of its own
+ * section). The program tells the syscalls apart by ctx->id. */
+export function sharedExits(program: string, ...syscalls: string[]): string[] {
+  return syscalls.map((n) => `${program}@syscalls/sys_exit_${n}`);
+}
+
 /** Exit programs only: the syscall's arguments come from the saved registers at its exit
  * (bpf/lib/process-regs.h exit_args). */
 export function exits(...names: string[]): string[] {

@@ -1,7 +1,10 @@
 // Event specifications of the network family. Mirror of bpf/events/net.h (offsets are checked
 // against the object's BTF by test/collector/btf-layout.test.ts).
 import type { EventSpec, Derive } from "./types.ts";
-import { exits, fld, hid, RES, sockFields, progs, rawStr } from "./common.ts";
+import { exits, fld, hid, RES, sockFields, progs, rawStr, sharedExits } from "./common.ts";
+
+/** bpf/net.bpf.c's one program for the struct vigil_conn events. */
+const conn_ = (...sc: string[]) => sharedExits("vigil_conn_exit", ...sc);
 
 const AF_UNIX = "1";
 const latin1 = new TextDecoder("latin1");
@@ -58,12 +61,12 @@ export function parseDnsQuestion(b: Uint8Array): { name: string; qtype: number }
 export const networkEvents: EventSpec[] = [
   {
     name: "connect", dt: 42, family: "network", struct: "vigil_conn", size: 224, defaultOn: true,
-    programs: exits("connect"), fields: conn, derive: unixPaths(216, 220),
+    programs: conn_("connect"), fields: conn, derive: unixPaths(216, 220),
     summary: "connect (dip/dport as requested, sip/sport the socket's local end; AF_UNIX path in dip)",
   },
   {
     name: "accept", dt: 43, family: "network", struct: "vigil_conn", size: 224, defaultOn: true,
-    programs: exits("accept", "accept4"), fields: conn, derive: unixPaths(216, 220),
+    programs: conn_("accept", "accept4"), fields: conn, derive: unixPaths(216, 220),
     summary: "accept, accept4 (res = the new fd; dip/dport the peer, sip/sport the local end)",
   },
   {
@@ -89,7 +92,7 @@ export const networkEvents: EventSpec[] = [
   },
   {
     name: "getpeername", dt: 52, family: "network", struct: "vigil_conn", size: 224, defaultOn: true,
-    programs: exits("getpeername"), fields: conn, derive: unixPaths(216, 220),
+    programs: conn_("getpeername"), fields: conn, derive: unixPaths(216, 220),
     summary: "getpeername (dip/dport the address returned)",
   },
   {

@@ -164,6 +164,7 @@ static __always_inline void fpath_user_at(void *rec, struct vigil_str *s, int di
  * name comparisons unrolled inside the callback, was tracked exactly and hit the
  * 1M-instruction limit; now mknod's exit verifies in about 2,000 instructions). */
 #define SB_STEPS 2048
+#define SB_SHORT 16 /* a rest this short is tested for '/' inline */
 #define SB_MP_DEPTH 8
 #define SB_SLASH 0x2f2f2f2f2f2f2f2fULL
 #define SB_LOW7 0x7f7f7f7f7f7f7f7fULL
@@ -352,6 +353,22 @@ static __always_inline struct super_block *sb_of_user_path(struct upath_start *s
 	struct super_block *sb = st->mnt->mnt_sb;
 	if (st->own >= st->end) /* nothing to resolve: the start itself (AT_EMPTY_PATH) */
 		return sb;
+	void *rec = scratch_buf();
+	if (!rec)
+		return sb;
+	if (st->end - st->own <= SB_SHORT) {
+		/* a short rest without '/' is a bare name, in the start's mount: no walk to set up */
+		bool slash = false;
+		for (__u32 i = 0; i < SB_SHORT; i++) {
+			__u32 o = st->own + i;
+			if (o >= st->end)
+				break;
+			if (*(char *)rec_at(rec, o) == '/')
+				slash = true;
+		}
+		if (!slash)
+			return sb;
+	}
 	struct sb_walk *w = sbwalk_get();
 	if (!w)
 		return sb;
@@ -365,22 +382,37 @@ static __always_inline struct super_block *sb_of_user_path(struct upath_start *s
 	w->word = 0;
 	w->fresh = 0; /* the start itself is already where the kernel begins */
 	w->phase = SB_COUNT;
-	void *rec = scratch_buf();
-	if (!rec)
-		return sb;
 	struct sb_ctx ctx = { .w = w, .rec = rec };
 	bpf_loop(SB_STEPS, sb_step, &ctx, 0);
 	return as_mount(w->mnt)->mnt.mnt_sb;
 }
 
-/* Append the s_id of sb ("vda", "tmpfs", …) to the record; empty for NULL. */
+/* Append the s_id of sb ("vda", "tmpfs", …) to the record; empty for NULL. s_id is a
+ * char[32] of a zeroed superblock, NUL-terminated, possibly with an older, longer name's
+ * bytes after the NUL (a filesystem may set it twice at mount): four word loads through
+ * the typed pointer and a scan for the NUL, not a string helper. */
 static __always_inline void put_sb_id(void *rec, struct vigil_str *s, struct super_block *sb)
 {
-	if (!sb) {
+	struct vigil_hdr *h = rec;
+	__u32 off = h->size;
+	if (!sb || off >= MAX_RECORD) {
 		str_empty(rec, s);
 		return;
 	}
-	put_str(rec, s, sb->s_id, sizeof(sb->s_id), 0);
+	const __u64 *w = (const __u64 *)sb->s_id;
+	for (int i = 0; i < 4; i++)
+		*(__u64 *)rec_at(rec, off + i * 8) = w[i];
+	__u32 len = 31;
+	for (__u32 i = 0; i < 31; i++) {
+		if (*(char *)rec_at(rec, off + i) == 0) {
+			len = i;
+			break;
+		}
+	}
+	*(char *)rec_at(rec, off + len) = 0;
+	s->off = off;
+	s->len = len;
+	h->size = off + len + 1;
 }
 
 #endif

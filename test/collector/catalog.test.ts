@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { EVENTS, inDefault, parseEventSelection, programsFor } from "../../src/agent/collector/catalog.ts";
+import { attachPoint, BpfLoadError } from "../../src/agent/collector/loader.ts";
 import type { EventSpec } from "../../src/agent/collector/events/types.ts";
 
 const names = (l: EventSpec[]) => l.map((e) => e.name);
@@ -47,5 +48,30 @@ describe("event selection", () => {
       "recvfrom", "recvmmsg", "recvmsg", "sendmmsg", "sendmsg", "sendto", // buffers and addresses as passed
       "setgid", "setregid", "setresgid", "setresuid", "setreuid", "setuid", // the ids before the change
     ]);
+  });
+
+  test("shared programs name real tracepoints; a malformed attach point is refused by name", () => {
+    // "prog@category/name": every named tracepoint exists on this kernel, except inside an
+    // alternative ("a|b"), where the loader picks the first that exists.
+    const shared = new Map<string, Set<string>>();
+    for (const e of EVENTS) {
+      for (const entry of e.programs) {
+        const alternative = entry.includes("|");
+        for (const p of entry.split(/[|+]/)) {
+          const { program, tracepoint } = attachPoint(p);
+          if (!tracepoint) continue;
+          const tp = `${tracepoint.category}/${tracepoint.name}`;
+          if (!alternative) expect({ entry: p, exists: existsSync(`/sys/kernel/tracing/events/${tp}`) }).toEqual({ entry: p, exists: true });
+          shared.set(program, (shared.get(program) ?? new Set()).add(tp));
+        }
+      }
+    }
+    // unlinkat serves unlink and rmdir: one attach point, listed by both events
+    expect(shared.get("vigil_path1_exit")?.has("syscalls/sys_exit_unlinkat")).toBe(true);
+    expect(shared.get("vigil_conn_exit")?.size).toBe(4);
+    for (const bad of ["vigil_path1_exit@sys_exit_unlink", "vigil_path1_exit@syscalls/", "vigil_path1_exit@a/b/c"]) {
+      expect(() => attachPoint(bad)).toThrow(BpfLoadError);
+      expect(() => attachPoint(bad)).toThrow(`bad attach point "${bad}"`);
+    }
   });
 });

@@ -8,6 +8,7 @@ import { Collector } from "../../src/agent/collector/index.ts";
 import { Decoder } from "../../src/agent/collector/decode.ts";
 import { parseEventSelection, programsFor } from "../../src/agent/collector/catalog.ts";
 import { libc } from "../../src/agent/collector/libbpf.ts";
+import { BpfCollector, BpfLoadError } from "../../src/agent/collector/loader.ts";
 import { CANARY_WHENCE } from "../../src/agent/collector/layouts.ts";
 
 /** This process's open fds by kind: bpf links and perf events. */
@@ -51,4 +52,23 @@ describe.skipIf(!canLoadBpf)("detach", () => {
       expect(mine).toEqual([]);
     }
   }, 120_000);
+
+  test("a shared program's attach point that fails names the program and tracepoint, and leaves nothing attached", () => {
+    const before = fdKinds();
+    const bpf = new BpfCollector({
+      // the first attach succeeds, the second names a tracepoint this kernel does not have
+      programs: new Set(["vigil_path1_exit@syscalls/sys_exit_unlink", "vigil_path1_exit@syscalls/sys_exit_vigil_nosuch"]),
+      enabled: [605], ringSize: 1 << 16, agentTgid: process.pid,
+    });
+    let err: unknown;
+    try {
+      bpf.load();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(BpfLoadError);
+    expect((err as Error).message).toContain("failed to attach vigil_path1_exit (tracepoint/syscalls/sys_exit_vigil_nosuch)");
+    expect(bpf.attached).toEqual([]);
+    expect(fdKinds()).toEqual(before);
+  }, 60_000);
 });

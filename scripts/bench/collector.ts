@@ -40,6 +40,7 @@ const { values: opt } = parseArgs({
     threads: { type: "string", default: "4" },
     mix: { type: "string", default: "9895,100,5" },
     cleanup: { type: "boolean", default: false },
+    "allow-foreign-bpf": { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
   strict: true,
@@ -47,7 +48,7 @@ const { values: opt } = parseArgs({
 
 if (opt.help) {
   process.stdout.write(`Usage: scripts/bench/collector [--quick] [--rates LIST] [--skip-auditd] [--cold-storms] [--json FILE]
-                               [--agent PATH] [--threads N] [--mix OPEN,CONNECT,EXEC]
+                               [--agent PATH] [--threads N] [--mix OPEN,CONNECT,EXEC] [--allow-foreign-bpf]
        scripts/bench/collector --cleanup
 
   --quick        short windows and counts (about a minute; for smoke tests)
@@ -62,6 +63,9 @@ if (opt.help) {
   --threads N    load generator threads (default 4)
   --mix O,C,E    open/connect/exec parts per 10000 of the mixed load (default 9895,100,5)
   --cleanup      only undo what an interrupted run left behind (build/bench/state.json)
+  --allow-foreign-bpf
+                 run even though other processes hold BPF programs on tracepoints or kprobes
+                 (by default the bench refuses: its "bare" runs would not be bare)
 `);
   process.exit(0);
 }
@@ -456,6 +460,31 @@ const started = now();
 const remaining = () => P.budgetSecs - (now() - started);
 const watchdog = setTimeout(() => cleanupAndExit(3, `time budget of ${P.budgetSecs} s exceeded`), P.budgetSecs * 1000 + 60_000);
 
+/** Processes holding BPF programs on tracepoints, kprobes or uprobes (`bpftool perf`), at the
+ * start, before any agent of ours: a forgotten agent, or another tracer, runs its programs on
+ * the bare runs' syscalls too. (A leftover agent once halved the bare open storm's speed and
+ * made the run report 1.07x.) tp_btf/raw_tp links are not listed by this bpftool with a pid. */
+function foreignTracers(): Array<{ pid: number; cmd: string; n: number }> {
+  const r = run(["bpftool", "perf", "-j"]);
+  if (r.code !== 0) return [];
+  let rows: Array<{ pid?: number }>;
+  try {
+    rows = JSON.parse(r.out || "[]");
+  } catch {
+    return [];
+  }
+  const by = new Map<number, number>();
+  for (const x of rows) if (typeof x.pid === "number" && x.pid !== process.pid) by.set(x.pid, (by.get(x.pid) ?? 0) + 1);
+  return [...by].map(([pid, n]) => {
+    let cmd = "?";
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ").slice(0, 120);
+    } catch {}
+    return { pid, cmd, n };
+  });
+}
+const fmtTracer = (t: { pid: number; cmd: string; n: number }) => `pid ${t.pid} (${t.cmd}) with ${t.n} attached`;
+
 // ---------------------------------------------------------------------------------------
 // the phases
 
@@ -466,6 +495,10 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) die("must run as root (BPF, audit, sysctl)");
   if (!existsSync(AGENT_SRC)) die(`${AGENT_SRC} is missing: run scripts/build`);
   recoverStale();
+  const foreign = foreignTracers();
+  if (foreign.length && !opt["allow-foreign-bpf"]) {
+    die(`other processes hold BPF programs on tracepoints or kprobes, so the "bare" runs would not be bare and every figure would be off: ${foreign.map(fmtTracer).join("; ")}. Stop them, or pass --allow-foreign-bpf to measure anyway (noted in the output)`);
+  }
   mkdirSync(benchDir, { recursive: true });
   // Build the load generator when missing or stale.
   if (!existsSync(loadgenBin) || statSync(loadgenBin).mtimeMs < statSync(loadgenSrc).mtimeMs) {
@@ -505,6 +538,7 @@ async function main(): Promise<void> {
   const loadEvents = mixed ? ["default", ...["open", "connect", "execve"].filter((n) => offered.has(n))].join(",") : "canary";
   const missing = ["open", "connect", "execve"].filter((n) => !offered.has(n));
   const notes: string[] = [];
+  if (foreign.length) notes.push(`FOREIGN TRACERS (--allow-foreign-bpf): ${foreign.map(fmtTracer).join("; ")}; the bare runs pay their programs too`);
   if (!mixed) notes.push("CANARY-ONLY LOAD: the agent has no open event yet, so throughput is measured with lseek(-1, seq, 4729) canary events, not the mixed open/exec/connect load");
   else if (missing.length) notes.push(`mixed load, but the agent has no ${missing.join("/")} event yet: those operations still run, unmeasured`);
 

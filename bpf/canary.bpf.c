@@ -9,9 +9,12 @@ int vigil_canary(struct trace_event_raw_sys_enter *ctx)
 {
 	if ((int)ctx->args[0] != -1 || ctx->args[2] != VIGIL_CANARY_WHENCE)
 		return 0;
-	if (!is_enabled(VE_CANARY) || !pass_exe_filters(VE_CANARY))
+	if (!is_enabled(VE_CANARY))
 		return 0;
-	struct vigil_canary *ev = record_begin(VE_CANARY, sizeof(*ev));
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (!pass_exe_filters(VE_CANARY, task))
+		return 0;
+	struct vigil_canary *ev = record_begin_t(VE_CANARY, sizeof(*ev), task);
 	if (!ev)
 		return 0;
 	ev->seq = ctx->args[1];

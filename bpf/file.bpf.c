@@ -67,9 +67,10 @@ static __always_inline void emit_open_created(struct file *f, long ret, __u32 mo
  * tracepoint cost ~140 ns of program and its dispatch on every open of the host. */
 static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	check_escalation(bpf_get_current_task_btf(), ctx->id, SEEN_OPEN);
+	struct task_struct *task = bpf_get_current_task_btf();
+	check_escalation(task, ctx->id, SEEN_OPEN);
 	struct sys_args a;
-	sys_args_of_current(&a);
+	sys_args_of(task, &a);
 	long ret = ctx->ret;
 	__u32 nr = ctx->id;
 	int dirfd = AT_FDCWD;
@@ -99,14 +100,14 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx)
 	/* Only an O_CREAT open can create a file: nothing to do when open itself is off. */
 	if (!is_enabled(VE_OPEN) && !(flags & O_CREAT))
 		return 0;
-	if (!should_trace_any(VE_OPEN, VE_FILE_CREATE))
+	if (!should_trace_any_t(VE_OPEN, VE_FILE_CREATE, task))
 		return 0;
-	struct file *f = ret >= 0 ? file_of_fd(ret) : NULL;
+	struct file *f = ret >= 0 ? task_file_of_fd(task, ret) : NULL;
 	bool created = f && (flags & O_CREAT) && (f->f_mode & FMODE_CREATED);
 	struct vigil_str path = {};
 	bool have_path = false;
 	if (is_enabled(VE_OPEN)) {
-		struct vigil_open *ev = record_begin(VE_OPEN, sizeof(*ev));
+		struct vigil_open *ev = record_begin_t(VE_OPEN, sizeof(*ev), task);
 		if (!ev)
 			return 0;
 		ev->res = ret;
@@ -195,13 +196,14 @@ static __always_inline __u32 path1_type(__u32 nr, __u64 unlinkat_flags)
 SYS_EXIT(unlink, vigil_path1_exit)
 {
 	/* the registers are read once, before the gate: unlinkat's event depends on them */
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct inflight in;
-	regs_args(0, ctx, &in);
+	regs_args_t(0, ctx, &in, task);
 	__u32 type = path1_type(in.nr, in.args[2]);
-	if (!type || !should_trace(type))
+	if (!type || !should_trace_t(type, task))
 		return 0;
 	bool trunc = type == VE_TRUNCATE;
-	struct vigil_path_op *ev = record_begin(type, trunc ? sizeof(struct vigil_truncate) : sizeof(struct vigil_path_op));
+	struct vigil_path_op *ev = record_begin_t(type, trunc ? sizeof(struct vigil_truncate) : sizeof(struct vigil_path_op), task);
 	if (!ev)
 		return 0;
 	ev->res = ctx->ret;
@@ -212,7 +214,7 @@ SYS_EXIT(unlink, vigil_path1_exit)
 	switch (in.nr) {
 	case NR_chdir:
 		if (ctx->ret == 0) { /* where it went, resolved ("..", symlinks) */
-			struct fs_struct *fs = bpf_get_current_task_btf()->fs;
+			struct fs_struct *fs = task->fs;
 			a.use_own = 1;
 			a.dentry = fs->pwd.dentry;
 			a.mnt = fs->pwd.mnt;
@@ -238,7 +240,7 @@ SYS_EXIT(unlink, vigil_path1_exit)
 	case NR_fchdir:
 	case NR_fstat:
 	case NR_ftruncate:
-		path_arg_file(&a, file_of_fd(in.args[0]));
+		path_arg_file(&a, task_file_of_fd(task, in.args[0]));
 		break;
 	}
 	if (trunc) {
@@ -284,9 +286,12 @@ SYS_EXIT(rename, vigil_path2_exit)
 {
 	__u32 type = path2_type(ctx->id);
 	struct inflight in;
-	if (!type || !exit_args(type, ctx, &in))
+	if (!type || !is_enabled(type))
 		return 0;
-	struct vigil_path2 *ev = record_begin(type, sizeof(*ev));
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (!exit_args_t(type, ctx, &in, task))
+		return 0;
+	struct vigil_path2 *ev = record_begin_t(type, sizeof(*ev), task);
 	if (!ev)
 		return 0;
 	bool mknod = type == VE_FILE_CREATE;

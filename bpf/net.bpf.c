@@ -50,9 +50,12 @@ SYS_EXIT(connect, vigil_conn_exit)
 		   : nr == NR_accept || nr == NR_accept4 ? VE_ACCEPT
 		   : nr == NR_getpeername ? VE_GETPEERNAME : 0;
 	struct inflight in;
-	if (!type || !exit_args(type, ctx, &in))
+	if (!type || !is_enabled(type))
 		return 0;
-	struct vigil_conn *ev = record_begin(type, sizeof(*ev));
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (!exit_args_t(type, ctx, &in, task))
+		return 0;
+	struct vigil_conn *ev = record_begin_t(type, sizeof(*ev), task);
 	if (!ev)
 		return 0;
 	long ret = ctx->ret;
@@ -60,7 +63,7 @@ SYS_EXIT(connect, vigil_conn_exit)
 	ev->fd = in.args[0];
 	ev->pad = 0;
 	bool accepted = type == VE_ACCEPT && ret >= 0;
-	struct sock *sk = net_fd_sock(accepted ? ret : (long)in.args[0]);
+	struct sock *sk = net_task_fd_sock(task, accepted ? ret : (long)in.args[0]);
 	net_sock_end(ev, sk, false, &ev->local, &ev->local_path);
 	__u16 fam = ev->local.family;
 	/* the remote end: the socket's own peer, the caller's sockaddr, or none */

@@ -49,12 +49,14 @@ static __always_inline __u64 memcg_id_of(struct task_struct *task)
 SEC("tracepoint/sched/sched_process_exec")
 int vigil_execve_success(struct trace_event_raw_sched_process_exec *ctx)
 {
-	if (!should_trace(VE_EXECVE))
-		return 0;
-	struct vigil_execve *ev = record_begin(VE_EXECVE, sizeof(*ev));
-	if (!ev)
+	if (!is_enabled(VE_EXECVE))
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
+	if (!gate_task(VE_EXECVE, task))
+		return 0;
+	struct vigil_execve *ev = record_begin_t(VE_EXECVE, sizeof(*ev), task);
+	if (!ev)
+		return 0;
 	struct mm_struct *mm = task->mm;
 	ev->res = 0;
 	unsigned long as = mm->arg_start, ae = mm->arg_end;
@@ -72,7 +74,7 @@ int vigil_execve_success(struct trace_event_raw_sched_process_exec *ctx)
 	unsigned short loc = ctx->__data_loc_filename & 0xFFFF;
 	put_str(ev, &ev->filename, (void *)ctx + loc, MAX_PATH, 0);
 	put_file_path_fast(ev, &ev->exe_path, mm->exe_file);
-	put_cwd_fast(ev, &ev->run_path);
+	put_task_cwd(ev, &ev->run_path, task);
 	struct tty_struct *tty = task->signal->tty;
 	if (tty)
 		put_str(ev, &ev->tty, tty->name, 64, 0);

@@ -143,9 +143,9 @@ static __always_inline bool is_enabled(__u32 type)
 	return on && *on;
 }
 
-static __always_inline void exe_key_of(struct exe_key *key)
+static __always_inline void exe_key_of(struct task_struct *task, struct exe_key *key)
 {
-	struct inode *exe = bpf_get_current_task_btf()->mm->exe_file->f_inode;
+	struct inode *exe = task->mm->exe_file->f_inode;
 	key->ino = exe->i_ino;
 	key->dev = exe->i_sb->s_dev;
 	key->pad = 0;
@@ -153,12 +153,12 @@ static __always_inline void exe_key_of(struct exe_key *key)
 
 /* The filters after the enable switch: exe allow list and per-exe rate limit. Rate-limited
  * events are counted in `limited`. */
-static __always_inline bool pass_exe_filters(__u32 type)
+static __always_inline bool pass_exe_filters(__u32 type, struct task_struct *task)
 {
 	if (!vigil_cfg.exe_allow_on && !vigil_cfg.rate_limit_per_sec)
 		return true;
 	struct exe_key key;
-	exe_key_of(&key);
+	exe_key_of(task, &key);
 	if (vigil_cfg.exe_allow_on && bpf_map_lookup_elem(&exe_allow, &key))
 		return false;
 	if (vigil_cfg.rate_limit_per_sec) {
@@ -179,15 +179,24 @@ static __always_inline bool pass_exe_filters(__u32 type)
 }
 
 /* The cheap gate every program runs first: enabled, not the agent, exe not allow-listed,
- * within the per-exe rate limit. */
+ * within the per-exe rate limit. The _t forms take the current task the program already
+ * holds: bpf_get_current_task_btf and bpf_get_current_pid_tgid are real calls here, and on
+ * CPUs with return-thunk mitigations (SRSO Safe RET, retbleed) every call's return is dear. */
+static __always_inline bool gate_task(__u32 type, struct task_struct *task)
+{
+	if (vigil_cfg.agent_tgid && task->tgid == vigil_cfg.agent_tgid)
+		return false;
+	return pass_exe_filters(type, task);
+}
+
+static __always_inline bool should_trace_t(__u32 type, struct task_struct *task)
+{
+	return is_enabled(type) && gate_task(type, task);
+}
+
 static __always_inline bool should_trace(__u32 type)
 {
-	if (!is_enabled(type))
-		return false;
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	if (vigil_cfg.agent_tgid && tgid == vigil_cfg.agent_tgid)
-		return false;
-	return pass_exe_filters(type);
+	return is_enabled(type) && gate_task(type, bpf_get_current_task_btf());
 }
 
 /* Since 6.17 the verifier lets a program read untrusted memory with plain fault-safe loads
@@ -207,11 +216,11 @@ extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym __wea
 /* The struct file * (untyped) in slot fd of the current task's fd table, or NULL. The table
  * is indexed by a variable, which a typed load cannot do: since 6.17 the slot is read through
  * an untrusted-memory cast (a plain fault-safe load), before that with one helper call. */
-static __always_inline void *current_fd_file(long fd)
+static __always_inline void *task_fd_file(struct task_struct *task, long fd)
 {
 	if (fd < 0)
 		return NULL;
-	struct fdtable *fdt = bpf_get_current_task_btf()->files->fdt;
+	struct fdtable *fdt = task->files->fdt;
 	if ((unsigned long)fd >= fdt->max_fds)
 		return NULL;
 	struct file **fds = fdt->fd;
@@ -223,6 +232,11 @@ static __always_inline void *current_fd_file(long fd)
 	return f;
 }
 
+static __always_inline void *current_fd_file(long fd)
+{
+	return task_fd_file(bpf_get_current_task_btf(), fd);
+}
+
 static __always_inline void *scratch_buf(void)
 {
 	__u32 zero = 0;
@@ -232,10 +246,8 @@ static __always_inline void *scratch_buf(void)
 /* Direct loads through the BTF-typed current task (the verifier turns them into fault-safe
  * PROBE_MEM loads: a NULL mm of a kernel thread reads as 0) are several times cheaper than a
  * bpf_probe_read_kernel call per hop. */
-static __always_inline void fill_hdr(struct vigil_hdr *h, __u32 type)
+static __always_inline void fill_hdr(struct vigil_hdr *h, __u32 type, struct task_struct *task)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 
 	h->type = type;
 	h->size = 0;
@@ -245,8 +257,8 @@ static __always_inline void fill_hdr(struct vigil_hdr *h, __u32 type)
 	 * bpf_get_current_uid_gid read (task->cgroups->dfl_cgrp, current_cred()), ~30 and ~38 ns
 	 * per call here, measured, against a few ns of loads. */
 	h->cgroup_id = task->cgroups->dfl_cgrp->kn->id;
-	h->pid = (__u32)pid_tgid;
-	h->tgid = pid_tgid >> 32;
+	h->pid = task->pid; /* what bpf_get_current_pid_tgid returns, without the call */
+	h->tgid = task->tgid;
 	h->ppid = task->real_parent->tgid;
 	const struct cred *cred = task->cred;
 	h->uid = cred->uid.val;
@@ -276,14 +288,19 @@ static __always_inline void fill_hdr(struct vigil_hdr *h, __u32 type)
 
 /* Start a record of `body` bytes (header included) in the scratch buffer. Returns NULL when
  * the scratch map is unavailable (never expected). */
-static __always_inline void *record_begin(__u32 type, __u32 body)
+static __always_inline void *record_begin_t(__u32 type, __u32 body, struct task_struct *task)
 {
 	struct vigil_hdr *h = scratch_buf();
 	if (!h)
 		return NULL;
-	fill_hdr(h, type);
+	fill_hdr(h, type, task);
 	h->size = body;
 	return h;
+}
+
+static __always_inline void *record_begin(__u32 type, __u32 body)
+{
+	return record_begin_t(type, body, bpf_get_current_task_btf());
 }
 
 /* Append a NUL-terminated string to the record's tail and point `s` at it.
@@ -416,14 +433,16 @@ static __always_inline bool take_args(__u32 type, struct inflight *out)
 #ifndef VIGIL_COMMON_MACROS
 #define VIGIL_COMMON_MACROS
 /* One gate for programs that feed two events (e.g. open and file-created). */
-static __always_inline bool should_trace_any(__u32 a, __u32 b)
+static __always_inline bool should_trace_any_t(__u32 a, __u32 b, struct task_struct *task)
 {
 	if (!is_enabled(a) && !is_enabled(b))
 		return false;
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	if (vigil_cfg.agent_tgid && tgid == vigil_cfg.agent_tgid)
-		return false;
-	return pass_exe_filters(is_enabled(a) ? a : b);
+	return gate_task(is_enabled(a) ? a : b, task);
+}
+
+static __always_inline bool should_trace_any(__u32 a, __u32 b)
+{
+	return should_trace_any_t(a, b, bpf_get_current_task_btf());
 }
 
 #define SYS_ENTER(sc, fn) \

@@ -11,10 +11,15 @@
 #define AT_EMPTY_PATH 0x1000
 
 /* The struct file behind fd in the current task (a typed pointer: direct loads), or NULL. */
+static __always_inline struct file *task_file_of_fd(struct task_struct *task, int fd)
+{
+	void *f = task_fd_file(task, fd);
+	return f ? as_file(f) : NULL;
+}
+
 static __always_inline struct file *file_of_fd(int fd)
 {
-	void *f = current_fd_file(fd);
-	return f ? as_file(f) : NULL;
+	return task_file_of_fd(bpf_get_current_task_btf(), fd);
 }
 
 static __always_inline void str_empty(void *rec, struct vigil_str *s)

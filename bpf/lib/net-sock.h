@@ -116,16 +116,21 @@ static __always_inline struct sock *net_file_sock(struct file *f)
 	return net_as(struct socket, f->private_data)->sk;
 }
 
-/* fd of the current task → its struct sock, or NULL when the fd is not a socket. */
-static __always_inline struct sock *net_fd_sock(long fd)
+/* fd of task (the current one) → its struct sock, or NULL when the fd is not a socket. */
+static __always_inline struct sock *net_task_fd_sock(struct task_struct *task, long fd)
 {
-	void *fp = current_fd_file(fd);
+	void *fp = task_fd_file(task, fd);
 	if (!fp)
 		return NULL;
 	struct file *f = net_as(struct file, fp);
 	if ((f->f_inode->i_mode & NET_S_IFMT) != NET_S_IFSOCK)
 		return NULL;
 	return net_file_sock(f);
+}
+
+static __always_inline struct sock *net_fd_sock(long fd)
+{
+	return net_task_fd_sock(bpf_get_current_task_btf(), fd);
 }
 
 /* The bound path of an AF_UNIX socket (struct unix_address: len counts sun_family too). */

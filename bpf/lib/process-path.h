@@ -166,11 +166,16 @@ static __always_inline void put_path_fast(void *rec, struct vigil_str *s, struct
 	pwalk_emit(rec, s, st, st->pos, len);
 }
 
-/* The current task's working directory. */
+/* The working directory of task (the current one). */
+static __always_inline void put_task_cwd(void *rec, struct vigil_str *s, struct task_struct *task)
+{
+	struct fs_struct *fs = task->fs;
+	put_path_fast(rec, s, fs->pwd.dentry, fs->pwd.mnt);
+}
+
 static __always_inline void put_cwd_fast(void *rec, struct vigil_str *s)
 {
-	struct fs_struct *fs = bpf_get_current_task_btf()->fs;
-	put_path_fast(rec, s, fs->pwd.dentry, fs->pwd.mnt);
+	put_task_cwd(rec, s, bpf_get_current_task_btf());
 }
 
 static __always_inline void put_file_path_fast(void *rec, struct vigil_str *s, struct file *f)

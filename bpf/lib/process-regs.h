@@ -16,10 +16,10 @@ struct sys_args {
 	__u64 a[6];
 };
 
-/* The current thread's syscall arguments; call only from sys_exit programs. */
-static __always_inline void sys_args_of_current(struct sys_args *out)
+/* The current thread's (task's) syscall arguments; call only from sys_exit programs. */
+static __always_inline void sys_args_of(struct task_struct *task, struct sys_args *out)
 {
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	out->a[0] = regs->di;
 	out->a[1] = regs->si;
 	out->a[2] = regs->dx;
@@ -28,13 +28,19 @@ static __always_inline void sys_args_of_current(struct sys_args *out)
 	out->a[5] = regs->r9;
 }
 
+static __always_inline void sys_args_of_current(struct sys_args *out)
+{
+	sys_args_of(bpf_get_current_task_btf(), out);
+}
+
 /* An exit-only syscall event: the gate, then the arguments from the saved registers in the
  * shape take_args gives (nr from the tracepoint). Replaces an entry program that only stashed
  * the arguments: one program run, one dispatch and a task-storage round trip less per call. */
-static __always_inline void regs_args(__u32 type, struct trace_event_raw_sys_exit *ctx, struct inflight *out)
+static __always_inline void regs_args_t(__u32 type, struct trace_event_raw_sys_exit *ctx, struct inflight *out,
+					 struct task_struct *task)
 {
 	struct sys_args a;
-	sys_args_of_current(&a);
+	sys_args_of(task, &a);
 	out->args[0] = a.a[0];
 	out->args[1] = a.a[1];
 	out->args[2] = a.a[2];
@@ -46,12 +52,25 @@ static __always_inline void regs_args(__u32 type, struct trace_event_raw_sys_exi
 	out->aux = 0;
 }
 
+static __always_inline void regs_args(__u32 type, struct trace_event_raw_sys_exit *ctx, struct inflight *out)
+{
+	regs_args_t(type, ctx, out, bpf_get_current_task_btf());
+}
+
+static __always_inline bool exit_args_t(__u32 type, struct trace_event_raw_sys_exit *ctx, struct inflight *out,
+					struct task_struct *task)
+{
+	if (!should_trace_t(type, task))
+		return false;
+	regs_args_t(type, ctx, out, task);
+	return true;
+}
+
 static __always_inline bool exit_args(__u32 type, struct trace_event_raw_sys_exit *ctx, struct inflight *out)
 {
-	if (!should_trace(type))
+	if (!is_enabled(type))
 		return false;
-	regs_args(type, ctx, out);
-	return true;
+	return exit_args_t(type, ctx, out, bpf_get_current_task_btf());
 }
 
 #endif

@@ -117,7 +117,7 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx)
 		if (f)
 			fpath_file(ev, &ev->file, f);
 		else
-			fpath_user_at(ev, &ev->file, dirfd, upath, NULL, NULL);
+			fpath_user_at(ev, &ev->file, task, dirfd, upath, NULL, NULL);
 		path = ev->file;
 		have_path = true;
 		record_submit(ev);
@@ -151,12 +151,12 @@ static __always_inline void path_arg_file(struct path_arg *a, struct file *f)
 	a->mnt = f ? f->f_path.mnt : NULL;
 }
 
-static __always_inline void put_path_arg(void *rec, struct vigil_str *s, struct path_arg *a)
+static __always_inline void put_path_arg(void *rec, struct vigil_str *s, struct path_arg *a, struct task_struct *task)
 {
 	if (a->use_own)
 		put_path_fast(rec, s, a->dentry, a->mnt); /* NULL: empty */
 	else
-		fpath_user_at(rec, s, a->dirfd, a->upath, NULL, NULL);
+		fpath_user_at(rec, s, task, a->dirfd, a->upath, NULL, NULL);
 }
 
 /* ---- one path: unlink 605, rmdir 606, chdir 80, stat 4, chmod 90, mkdir 83, truncate 76 ----
@@ -249,7 +249,7 @@ SYS_EXIT(unlink, vigil_path1_exit)
 	} else {
 		ev->flags = word;
 	}
-	put_path_arg(ev, file, &a);
+	put_path_arg(ev, file, &a, task);
 	record_submit(ev);
 	return 0;
 }
@@ -330,13 +330,13 @@ SYS_EXIT(rename, vigil_path2_exit)
 	if (type == VE_SYMLINK)
 		put_str(ev, &ev->old_name, old, MAX_PATH, 1);
 	else
-		fpath_user_at(ev, &ev->old_name, olddir, old, &st, &memo);
+		fpath_user_at(ev, &ev->old_name, task, olddir, old, &st, &memo);
 	struct vigil_str *sb = &ev->sb_id;
 	if (mknod) {
 		fc->pad = 0;
 		sb = &fc->sb_id;
 	} else {
-		fpath_user_at(ev, &ev->new_name, newdir, nw, NULL, &memo);
+		fpath_user_at(ev, &ev->new_name, task, newdir, nw, NULL, &memo);
 	}
 	if (type == VE_SYMLINK)
 		str_empty(ev, sb);

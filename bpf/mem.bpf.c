@@ -138,7 +138,7 @@ SYS_EXIT(mount, vigil_mount_exit)
 	ev->flags = in.args[3];
 	ev->pad = 0;
 	put_str(ev, &ev->dev, (void *)in.args[0], 256, 1);
-	fpath_user_at(ev, &ev->file_path, AT_FDCWD, (const char *)in.args[1], NULL, NULL);
+	fpath_user_at(ev, &ev->file_path, bpf_get_current_task_btf(), AT_FDCWD, (const char *)in.args[1], NULL, NULL);
 	put_str(ev, &ev->fstype, (void *)in.args[2], 64, 1);
 	record_submit(ev);
 	return 0;

@@ -64,12 +64,13 @@ struct upath_memo {
  * resolved. A relative path against a dirfd that is not open is kept as written. A joined
  * path longer than MAX_PATH - 1 keeps its end (the name). st (may be NULL; the calls are
  * inlined, so callers without it pay nothing) gets the lookup's start; memo (may be NULL)
- * lets a second path against the same dirfd skip the walk.
+ * lets a second path against the same dirfd skip the walk. task: the current task, which the
+ * caller already holds (one helper call fewer per path).
  * Two helper calls per path: the user string is read once, right behind where the walk
  * builds the base (lib/process-path.h pwalk_state), and base, '/' and name are copied into
  * the record together (a 1-byte probe for '/', the string read and the base's copy were
  * three). */
-static __always_inline void fpath_user_at(void *rec, struct vigil_str *s, int dirfd,
+static __always_inline void fpath_user_at(void *rec, struct vigil_str *s, struct task_struct *task, int dirfd,
 					  const char *upath, struct upath_start *st,
 					  struct upath_memo *memo)
 {
@@ -83,7 +84,7 @@ static __always_inline void fpath_user_at(void *rec, struct vigil_str *s, int di
 	}
 	__u32 rlen = (n - 1) & (MAX_PATH - 1); /* the name's bytes, without its NUL */
 	char c = w->buf[PBUF_END + 1];
-	struct fs_struct *fs = bpf_get_current_task_btf()->fs;
+	struct fs_struct *fs = task->fs;
 	if (c == '/') {
 		pwalk_emit(rec, s, w, PBUF_END + 1, rlen);
 		if (st) {
@@ -100,7 +101,7 @@ static __always_inline void fpath_user_at(void *rec, struct vigil_str *s, int di
 		bmnt = fs->pwd.mnt;
 		bdentry = fs->pwd.dentry;
 	} else {
-		struct file *f = file_of_fd(dirfd);
+		struct file *f = task_file_of_fd(task, dirfd);
 		bmnt = f ? f->f_path.mnt : NULL;
 		bdentry = f ? f->f_path.dentry : NULL;
 	}

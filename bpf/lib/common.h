@@ -232,11 +232,6 @@ static __always_inline void *task_fd_file(struct task_struct *task, long fd)
 	return f;
 }
 
-static __always_inline void *current_fd_file(long fd)
-{
-	return task_fd_file(bpf_get_current_task_btf(), fd);
-}
-
 static __always_inline void *scratch_buf(void)
 {
 	__u32 zero = 0;
@@ -248,7 +243,6 @@ static __always_inline void *scratch_buf(void)
  * bpf_probe_read_kernel call per hop. */
 static __always_inline void fill_hdr(struct vigil_hdr *h, __u32 type, struct task_struct *task)
 {
-
 	h->type = type;
 	h->size = 0;
 	h->cpu = bpf_get_smp_processor_id();

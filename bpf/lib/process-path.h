@@ -5,7 +5,7 @@
  * bpf_rdonly_cast (inlined by the verifier to a register move) instead of a
  * bpf_probe_read_kernel call, and since 6.17 the names are copied the same way. One helper
  * call per path remains (its copy into the record). Measured on openat's exit (a 4-component
- * path): 1,370 -> ~950 ns with the fd slot read the same way (lib/common.h current_fd_file).
+ * path): 1,370 -> ~950 ns with the fd slot read the same way (lib/common.h task_fd_file).
  * The one path walk of the object: lib/file-path.h builds fd, cwd and user-path helpers on it. */
 #ifndef VIGIL_PROCESS_PATH_H
 #define VIGIL_PROCESS_PATH_H

@@ -57,10 +57,11 @@ static __always_inline void regs_args(__u32 type, struct trace_event_raw_sys_exi
 	regs_args_t(type, ctx, out, bpf_get_current_task_btf());
 }
 
+/* exit_args after the caller's own is_enabled(type): the rest of the gate, then the arguments. */
 static __always_inline bool exit_args_t(__u32 type, struct trace_event_raw_sys_exit *ctx, struct inflight *out,
 					struct task_struct *task)
 {
-	if (!should_trace_t(type, task))
+	if (!gate_task(type, task))
 		return false;
 	regs_args_t(type, ctx, out, task);
 	return true;
